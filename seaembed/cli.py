@@ -1,0 +1,72 @@
+"""The `seaembed` command: one sub-command per stage, each a thin call into that stage's module.
+
+Each stage owns a small `cli.py` (light imports only; heavy libraries are imported inside the command bodies so
+`seaembed --help` stays fast). User errors (`SeaembedError`) print one clear line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from seaembed.errors import SeaembedError
+
+app = typer.Typer(
+    name="seaembed",
+    help="Build, evaluate and serve multilingual embedding models for Southeast Asian e-commerce.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _register() -> None:
+    from seaembed.augment.cli import data_app
+    from seaembed.evaluate.cli import eval_app
+    from seaembed.merge.cli import merge_command
+    from seaembed.models.cli import encode_command, model_app
+    from seaembed.pipeline_cli import run_command
+    from seaembed.serve.cli import export_command, index_command, serve_command
+    from seaembed.train.cli import train_command
+
+    app.add_typer(model_app, name="model")
+    app.command("encode")(encode_command)
+    app.add_typer(data_app, name="data")
+    app.command("train")(train_command)
+    app.command("merge")(merge_command)
+    app.add_typer(eval_app, name="eval")
+    app.command("export")(export_command)
+    app.command("index")(index_command)
+    app.command("serve")(serve_command)
+    app.command("run")(run_command)
+
+
+_register()
+
+
+def main() -> None:
+    """Entry point: run the app, turning user errors into one line on stderr and exit status 2."""
+    try:
+        app(standalone_mode=False)
+    except SeaembedError as e:
+        typer.secho(f"error: {e}", err=True, fg=typer.colors.RED)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.secho("interrupted", err=True)
+        sys.exit(130)
+    except typer.Exit as e:  # raised by --help and friends under standalone_mode=False
+        sys.exit(e.exit_code)
+    except Exception as e:  # click usage errors
+        import click
+
+        if isinstance(e, click.exceptions.ClickException):
+            e.show()
+            sys.exit(e.exit_code)
+        if isinstance(e, click.exceptions.Exit | click.exceptions.Abort):
+            sys.exit(getattr(e, "exit_code", 1))
+        raise
+
+
+if __name__ == "__main__":
+    main()

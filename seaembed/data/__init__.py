@@ -1,0 +1,1 @@
+"""Record schemas, readers and writers, the training-example format."""

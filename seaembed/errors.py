@@ -1,0 +1,34 @@
+"""User-facing errors.
+
+Everything a user can cause (a bad file, a bad config, a missing install) raises a `SeaembedError`. The CLI prints
+its message on one line and exits with status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class SeaembedError(Exception):
+    """An error the user can fix; its message says what and where."""
+
+
+class InputError(SeaembedError):
+    """Bad input data, located as `file:line: field 'x': message`."""
+
+    def __init__(self, path: str | Path, message: str, *, line: int | None = None, field: str | None = None):
+        self.path = str(path)
+        self.line = line
+        self.field = field
+        self.reason = message
+        where = self.path if line is None else f"{self.path}:{line}"
+        what = f"field '{field}': {message}" if field else message
+        super().__init__(f"{where}: {what}")
+
+
+class ConfigError(SeaembedError):
+    """An invalid configuration file or option."""
+
+
+class ModelSourceError(SeaembedError):
+    """A model source that cannot be resolved or loaded."""

@@ -1,0 +1,5 @@
+"""CLI commands of this stage (placeholder until the stage lands)."""
+
+import typer
+
+eval_app = typer.Typer(no_args_is_help=True, help="(not implemented yet)")

@@ -1,0 +1,8 @@
+"""CLI commands of this stage (placeholder until the stage lands)."""
+
+import typer
+
+
+def merge_command() -> None:
+    """(not implemented yet)"""
+    raise typer.Exit(1)

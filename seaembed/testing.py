@@ -1,0 +1,59 @@
+"""Tiny random sentence-transformers models, built locally in well under a second, for tests and CI.
+
+They have the structure of the real model (BERT encoder, mean pooling, normalisation, `query: `/`passage: `
+prompts) but random weights and a small vocabulary trained on a few multilingual strings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+TINY_CORPUS = [
+    "sepatu lari pria ringan", "tas ransel wanita kulit", "kaos polos katun hitam", "running shoes for men",
+    "leather backpack women", "black cotton t-shirt", "giày chạy bộ nam", "áo thun cotton màu đen",
+    "รองเท้าวิ่งผู้ชาย", "เสื้อยืดสีดำ", "kasut larian lelaki", "sapatos pangtakbo panlalaki",
+    "query: passage: 0123456789 ml gb kg cm xl", "samsung iphone xiaomi oppo vivo asus lenovo",
+    "ស្បែកជើងរត់", "ဖိနပ်", "makanan minuman kesehatan kecantikan elektronik rumah tangga",
+]
+
+
+def build_tiny_model(out_dir: str | Path, *, seed: int = 0, dim: int = 32, layers: int = 2,
+                     vocab_size: int = 400, max_len: int = 128) -> Path:
+    """Write a tiny random sentence-transformers model to `out_dir` and return the path."""
+    import torch
+    from sentence_transformers import SentenceTransformer, models
+    from tokenizers import Tokenizer, decoders, normalizers, pre_tokenizers, processors, trainers
+    from tokenizers.models import WordPiece
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    out_dir = Path(out_dir)
+    hf_dir = out_dir / "_hf"
+    hf_dir.mkdir(parents=True, exist_ok=True)
+
+    tok = Tokenizer(WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
+    tok.train_from_iterator(TINY_CORPUS * 3, trainer)
+    cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]",
+                                                       special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
+    tok.decoder = decoders.WordPiece()
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
+                                   sep_token="[SEP]", mask_token="[MASK]", model_max_length=max_len)
+    fast.save_pretrained(hf_dir)
+
+    torch.manual_seed(seed)
+    config = BertConfig(vocab_size=tok.get_vocab_size(), hidden_size=dim, num_hidden_layers=layers,
+                        num_attention_heads=2, intermediate_size=dim * 2, max_position_embeddings=max_len)
+    BertModel(config).save_pretrained(hf_dir)
+
+    transformer = models.Transformer(str(hf_dir), max_seq_length=max_len)
+    pooling = models.Pooling(transformer.get_embedding_dimension(), pooling_mode="mean")
+    model = SentenceTransformer(modules=[transformer, pooling, models.Normalize()],
+                                prompts={"query": "query: ", "passage": "passage: "}, device="cpu")
+    model.save(str(out_dir))
+    import shutil
+
+    shutil.rmtree(hf_dir)
+    return out_dir
