@@ -26,7 +26,7 @@ def _register() -> None:
     from seaembed.evaluate.cli import eval_app
     from seaembed.merge.cli import merge_command
     from seaembed.models.cli import encode_command, model_app
-    from seaembed.pipeline_cli import run_command
+    from seaembed.pipeline.cli import run_command
     from seaembed.serve.cli import export_command, index_command, serve_command
     from seaembed.train.cli import train_command
 

@@ -1,4 +1,4 @@
-"""CLI command `seaembed run` (placeholder until the pipeline lands)."""
+"""CLI command `seaembed run` (filled in when the stages land)."""
 
 import typer
 
