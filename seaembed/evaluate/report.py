@@ -1,0 +1,137 @@
+"""Render results as a Markdown table and a self-contained HTML report (plots embedded as PNG data URIs)."""
+
+from __future__ import annotations
+
+import base64
+import html
+from typing import Any
+
+from seaembed.evaluate.plots import delta_plot, per_lang_bars, systems
+
+
+def fmt(value: Any) -> str:
+    """A score as ×100 with one decimal; '–' for missing."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "–"
+    return f"{100 * value:.1f}"
+
+
+def _score(sys_res: dict[str, Any], task: str, lang: str | None = None) -> Any:
+    e = sys_res["tasks"].get(task, {})
+    if e.get("skipped"):
+        return None
+    m = e.get("metrics", {}) if lang is None else e.get("per_lang", {}).get(lang, {})
+    return m.get(e.get("main_metric"))
+
+
+def summary_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the main table: task, type, main metric, one column per system."""
+    names = [n for n, _ in systems(results)]
+    rows = []
+    for task, entry in results["tasks"].items():
+        rows.append([task, entry["type"], entry["main_metric"]] + [fmt(_score(s, task)) for _, s in systems(results)])
+    return ["task", "type", "metric"] + names, rows
+
+
+def lang_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the per-language table (main metric)."""
+    names = [n for n, _ in systems(results)]
+    rows = []
+    for task, entry in results["tasks"].items():
+        for lang in entry.get("per_lang", {}):
+            rows.append([task, lang] + [fmt(_score(s, task, lang)) for _, s in systems(results)])
+    return ["task", "lang"] + names, rows
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def render_markdown(results: dict[str, Any]) -> str:
+    """results.md: main table, per-language table, every metric of the model, and skipped tasks."""
+    parts = [f"# Evaluation of `{results['model']}`", "",
+             "Scores ×100. Main metric of each task; baselines in the same run.", "",
+             _md_table(*summary_rows(results)), ""]
+    header, rows = lang_rows(results)
+    if rows:
+        parts += ["## Per language (main metric)", "", _md_table(header, rows), ""]
+    parts += ["## All metrics of the model", ""]
+    for task, entry in results["tasks"].items():
+        metrics = {k: v for k, v in entry["metrics"].items()
+                   if isinstance(v, float) and k not in ("threshold", "n", "n_queries", "n_lang_pairs")}
+        extra = ""
+        if "threshold_source" in entry["metrics"]:
+            extra = (f" (threshold {entry['metrics']['threshold']:.4f} chosen on "
+                     f"{entry['metrics']['threshold_source']})")
+        parts.append(f"- **{task}**{extra}: " + ", ".join(f"{k} {fmt(v)}" for k, v in metrics.items()))
+    skipped = [(n, t, e["skipped"]) for n, s in systems(results) for t, e in s["tasks"].items() if e.get("skipped")]
+    if skipped:
+        parts += ["", "## Skipped", ""] + [f"- {n} on {t}: {why}" for n, t, why in skipped]
+    return "\n".join(parts) + "\n"
+
+
+def _html_table(header: list[str], rows: list[list[str]], first_score_col: int) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = []
+    for r in rows:
+        scores = [float(c) for c in r[first_score_col:] if c != "–"]
+        best = max(scores) if scores else None
+        cells = []
+        for i, c in enumerate(r):
+            cls = ""
+            if i >= first_score_col:
+                cls = " class='num best'" if c != "–" and best is not None and float(c) == best else " class='num'"
+            cells.append(f"<td{cls}>{html.escape(c)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _img(png: bytes | None, alt: str) -> str:
+    if not png:
+        return ""
+    return f"<img alt='{html.escape(alt)}' src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
+
+
+CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'Noto Sans','Noto Sans Thai',sans-serif;margin:2rem auto;
+max-width:1100px;color:#1f2328;padding:0 1rem}
+h1{font-size:1.6rem;margin-bottom:.2rem} h2{margin-top:2rem;border-bottom:1px solid #d0d7de;padding-bottom:.3rem}
+.sub{color:#57606a} table{border-collapse:collapse;margin:.8rem 0;font-size:.92rem}
+th,td{border:1px solid #d0d7de;padding:.3rem .6rem;text-align:left} th{background:#f6f8fa}
+td.num{text-align:right;font-variant-numeric:tabular-nums} td.best{font-weight:700;background:#dafbe1}
+img{max-width:100%;margin:.5rem 0} .note{color:#57606a;font-size:.88rem} code{background:#f6f8fa;padding:0 .2rem}
+"""
+
+
+def render_html(results: dict[str, Any]) -> str:
+    """report.html: a self-contained page (no external files or scripts)."""
+    names = [n for n, _ in systems(results)]
+    esc = html.escape
+    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>seaembed eval: "
+             f"{esc(results['model'])}</title><style>{CSS}</style></head><body>",
+             f"<h1>Evaluation of <code>{esc(results['model'])}</code></h1>",
+             f"<p class='sub'>Baselines: {esc(', '.join(names[1:]) or 'none')} · {len(results['tasks'])} tasks · "
+             f"{esc(results.get('created', ''))} · scores ×100, best per row in bold</p>",
+             "<h2>Main metric per task</h2>", _html_table(*summary_rows(results), first_score_col=3)]
+    delta = delta_plot(results)
+    if delta:
+        parts += ["<h2>Model minus baselines</h2>", _img(delta, "delta plot")]
+    parts.append("<h2>Per task and language</h2>")
+    for task, entry in results["tasks"].items():
+        parts.append(f"<h3>{esc(task)} <span class='note'>({esc(entry['type'])}, {esc(entry['main_metric'])}; "
+                     f"{esc(', '.join(f'{k} {v}' for k, v in entry.get('size', {}).items()))})</span></h3>")
+        parts.append(_img(per_lang_bars(results, task), f"{task} per language"))
+        m = entry["metrics"]
+        if m.get("threshold_source") == "test":
+            parts.append("<p class='note'>No dev split: the threshold is the best one on test (optimistic).</p>")
+    header, rows = lang_rows(results)
+    if rows:
+        parts += ["<h2>Per-language table</h2>", _html_table(header, rows, first_score_col=2)]
+    skipped = [(n, t, e["skipped"]) for n, s in systems(results) for t, e in s["tasks"].items() if e.get("skipped")]
+    if skipped:
+        parts.append("<h2>Skipped</h2><ul>" + "".join(f"<li>{esc(n)} on {esc(t)}: {esc(w)}</li>"
+                                                      for n, t, w in skipped) + "</ul>")
+    parts.append("</body></html>")
+    return "\n".join(parts)

@@ -1,0 +1,92 @@
+"""`evaluate`: a model and its baselines on a set of task directories, written as JSON, Markdown and HTML."""
+
+from __future__ import annotations
+
+import logging
+import platform
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from seaembed.evaluate.tasks import Task, find_task_dirs, load_task
+
+log = logging.getLogger(__name__)
+
+
+def _system_results(name: str, tasks: list[Task], runner, show_progress: bool) -> dict[str, Any]:
+    started = time.perf_counter()
+    out: dict[str, Any] = {"model": name, "tasks": {}}
+    for task in tqdm(tasks, desc=f"eval {name}", disable=not show_progress, unit="task"):
+        out["tasks"][task.name] = runner(task)
+    out["seconds"] = round(time.perf_counter() - started, 2)
+    return out
+
+
+def _model_name(model: Any) -> str:
+    return model if isinstance(model, str) else str(getattr(model, "name", None) or type(model).__name__)
+
+
+def evaluate(
+    model: Any,
+    task_dirs: Sequence[str | Path],
+    *,
+    baselines: Sequence[Any] = (),
+    out_dir: str | Path | None = None,
+    batch_size: int = 32,
+    show_progress: bool = True,
+    cache: bool = True,
+) -> dict[str, Any]:
+    """Evaluate `model` (a model source, a loaded SentenceTransformer, or an `Encoder`) on every task.
+
+    `task_dirs` are task directories or directories of them. `baselines` are `"bm25"` or other model sources,
+    evaluated in the same run. With `out_dir`, writes `results.json`, `results.md` and `report.html` there.
+    Returns `{"model", "tasks": {name: entry}, "baselines": {name: {"model", "tasks"}}, ...}`.
+    """
+    from seaembed.evaluate.encoders import load_encoder
+    from seaembed.evaluate.runners import run_with_bm25, run_with_encoder
+
+    tasks = [load_task(d) for d in find_task_dirs(list(task_dirs))]
+    names = [t.name for t in tasks]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        from seaembed.errors import InputError
+
+        where = [str(t.path) for t in tasks if t.name in dupes]
+        raise InputError(where[1] + "/task.json", f"task name {dupes[0]!r} is used twice ({', '.join(where)})",
+                         field="name")
+
+    def encoder_runner(source: Any):
+        enc = load_encoder(source, batch_size=batch_size, show_progress=show_progress, cache=cache,
+                           name=_model_name(source))
+        return lambda task: run_with_encoder(task, enc)
+
+    results = _system_results(_model_name(model), tasks, encoder_runner(model), show_progress)
+    results["baselines"] = {}
+    for base in baselines:
+        name = _model_name(base)
+        runner = run_with_bm25 if name == "bm25" else encoder_runner(base)
+        results["baselines"][name] = _system_results(name, tasks, runner, show_progress)
+    results["task_dirs"] = {t.name: str(t.path) for t in tasks}
+    results["created"] = datetime.now(UTC).isoformat(timespec="seconds")
+    results["environment"] = {"python": platform.python_version(), "machine": platform.machine()}
+    if out_dir is not None:
+        write_results(results, out_dir)
+    return results
+
+
+def write_results(results: dict[str, Any], out_dir: str | Path) -> dict[str, Path]:
+    """Write `results.json`, `results.md` and `report.html` (each atomically) into `out_dir`."""
+    from seaembed.atomic import write_json, write_text
+    from seaembed.evaluate.report import render_html, render_markdown
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out / "results.json", "markdown": out / "results.md", "html": out / "report.html"}
+    write_json(paths["json"], results)
+    write_text(paths["markdown"], render_markdown(results))
+    write_text(paths["html"], render_html(results))
+    return paths
