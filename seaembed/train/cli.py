@@ -1,8 +1,29 @@
-"""CLI commands of this stage (placeholder until the stage lands)."""
+"""`seaembed train CONFIG.yaml`: contrastive fine-tuning (imports of torch & co. happen inside the command)."""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
 
-def train_command() -> None:
-    """(not implemented yet)"""
-    raise typer.Exit(1)
+def train_command(
+    config: Path = typer.Argument(..., help="Training config (YAML); see docs/training.md."),
+    resume: bool = typer.Option(True, "--resume/--no-resume",
+                                help="Continue from the latest complete checkpoint in OUTPUT/checkpoints."),
+    max_steps: int | None = typer.Option(None, "--max-steps", min=1, help="Stop after this many optimizer steps."),
+    output: Path | None = typer.Option(None, "--output", help="Output directory (overrides output_dir)."),
+) -> None:
+    """Fine-tune an embedding model on training-example JSONL files (InfoNCE with Class-Aware Masking)."""
+    from seaembed.train.config import load_train_config
+    from seaembed.train.trainer import train
+
+    cfg = load_train_config(config)
+    update: dict = {"resume": resume}
+    if max_steps is not None:
+        update["max_steps"] = max_steps
+    if output is not None:
+        update["output_dir"] = output
+    cfg = cfg.model_copy(update=update)
+    model_dir = train(cfg)
+    typer.echo(f"model: {model_dir}")

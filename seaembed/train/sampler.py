@@ -1,0 +1,141 @@
+"""Batch sampling for contrastive training: one task per batch, no duplicate texts, every example once per epoch.
+
+Built on sentence-transformers' sampler machinery (the trainer calls these through `batch_sampler` /
+`multi_dataset_batch_sampler` with a `DatasetDict` of one dataset per task group):
+
+- `TextNoDuplicatesBatchSampler` (a `NoDuplicatesBatchSampler`) batches one group so that no text repeats within a
+  batch, comparing only the text columns it is told to (label-space groups compare only the queries: their targets
+  are class names shared by design, which Class-Aware Masking handles). It never drops or repeats an example.
+- `TaskMixingBatchSampler` (a `MultiDatasetDefaultBatchSampler`) interleaves the groups' batches proportionally or
+  round-robin. Unlike sentence-transformers' Proportional/RoundRobin samplers it keeps every batch the child samplers
+  produce (those may yield more batches than their estimated length, or stop early), so every example is seen exactly
+  once per epoch. Under DDP it emits the batches of one training step (one per process) from the same group and
+  makes each group's batch count a multiple of the world size by splitting batches, never by repeating examples.
+
+The order depends only on (seed, epoch), so a resumed run replays the same order and the trainer can skip the batches
+already consumed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from itertools import accumulate
+from typing import Literal
+
+import torch
+from sentence_transformers.base.sampler import MultiDatasetDefaultBatchSampler, NoDuplicatesBatchSampler
+from torch.utils.data import BatchSampler, ConcatDataset
+
+TEXT_COLUMNS_EXCLUDED = ("label", "example_idx", "dataset_name")
+
+
+class TextNoDuplicatesBatchSampler(NoDuplicatesBatchSampler):
+    """No-duplicate batches over `dedupe_columns` (default: every text column; label-space data: the queries)."""
+
+    def __init__(self, dataset, batch_size: int, drop_last: bool = False, valid_label_columns=None, generator=None,
+                 seed: int = 0, dedupe_columns: Sequence[str] | None = None) -> None:
+        # Our own generator: the trainer shares one between all child samplers, which would couple their orders.
+        super().__init__(dataset, batch_size=batch_size, drop_last=False, valid_label_columns=valid_label_columns,
+                         generator=torch.Generator(), seed=seed)
+        if dedupe_columns is None:
+            dedupe_columns = [c for c in dataset.column_names if c not in TEXT_COLUMNS_EXCLUDED]
+            if "label" in dataset.column_names and any(k >= 0 for k in dataset["label"]):
+                dedupe_columns = ["query"]
+        self.dedupe_columns = list(dedupe_columns)
+        self.dataset = dataset.select_columns(self.dedupe_columns)
+
+
+def make_group_sampler(dataset, batch_size: int, drop_last: bool = False, valid_label_columns=None, generator=None,
+                       seed: int = 0) -> TextNoDuplicatesBatchSampler:
+    """Factory with the signature sentence-transformers' trainer calls for `batch_sampler`."""
+    return TextNoDuplicatesBatchSampler(dataset, batch_size, drop_last, valid_label_columns, generator, seed)
+
+
+def _world() -> tuple[int, int]:
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size(), dist.get_rank()
+    return 1, 0
+
+
+def _split_to_multiple(batches: list[list[int]], multiple: int) -> list[list[int]]:
+    """Split the largest batches in two until the count is a multiple of `multiple` (no example added or lost)."""
+    batches = [list(b) for b in batches]
+    while len(batches) % multiple:
+        i = max(range(len(batches)), key=lambda j: len(batches[j]))
+        if len(batches[i]) < 2:
+            raise ValueError(f"too few examples ({sum(map(len, batches))}) in a task group to give each of "
+                             f"{multiple} processes a batch; merge small groups or use fewer processes")
+        b = batches.pop(i)
+        half = (len(b) + 1) // 2
+        batches[i:i] = [b[:half], b[half:]]
+    return batches
+
+
+class TaskMixingBatchSampler(MultiDatasetDefaultBatchSampler):
+    """Interleave per-group batches (`mixing` = "proportional" or "round_robin"); every example once per epoch."""
+
+    def __init__(self, dataset: ConcatDataset, batch_samplers: list[BatchSampler], generator=None, seed: int = 0,
+                 mixing: Literal["proportional", "round_robin"] = "proportional",
+                 world_size: int | None = None) -> None:
+        super().__init__(dataset, batch_samplers=batch_samplers, generator=generator, seed=seed)
+        if mixing not in ("proportional", "round_robin"):
+            raise ValueError(f"mixing must be 'proportional' or 'round_robin', got {mixing!r}")
+        self.mixing = mixing
+        self.world_size = world_size if world_size is not None else _world()[0]
+        self._plans: dict[int, list[list[int]]] = {}
+        if self.world_size > 1:
+            # accelerate's BatchSamplerShard holds back a step whose last batch is not `batch_size` long; our batches
+            # legitimately vary (duplicates, group ends), so declare a dynamic batch size (None) to have all kept.
+            self.batch_size = None
+
+    def plan(self, epoch: int) -> list[list[int]]:
+        """The batches of `epoch`, as global indices into the concatenated dataset (cached)."""
+        if epoch not in self._plans:
+            self._plans = {epoch: self._build_plan(epoch)}
+        return self._plans[epoch]
+
+    def _build_plan(self, epoch: int) -> list[list[int]]:
+        offsets = [0, *accumulate(len(d) for d in self.dataset.datasets)]
+        steps_per_group: list[list[list[list[int]]]] = []  # group -> steps -> batches (world_size of them)
+        w = self.world_size
+        for g, sampler in enumerate(self.batch_samplers):
+            if hasattr(sampler, "set_epoch"):
+                sampler.set_epoch(epoch)
+            batches = [[i + offsets[g] for i in b] for b in sampler if b]
+            if w > 1 and batches:
+                batches = _split_to_multiple(batches, w)
+            steps_per_group.append([batches[i:i + w] for i in range(0, len(batches), w)])
+        gen = torch.Generator().manual_seed(self.seed + epoch)
+        order: list[int] = []
+        if self.mixing == "proportional":
+            order = [g for g, steps in enumerate(steps_per_group) for _ in steps]
+            order = [order[i] for i in torch.randperm(len(order), generator=gen).tolist()]
+        else:
+            remaining = [len(s) for s in steps_per_group]
+            groups = torch.randperm(len(steps_per_group), generator=gen).tolist()
+            while any(remaining):
+                for g in groups:
+                    if remaining[g]:
+                        order.append(g)
+                        remaining[g] -= 1
+        cursors = [0] * len(steps_per_group)
+        plan: list[list[int]] = []
+        for g in order:
+            plan.extend(steps_per_group[g][cursors[g]])
+            cursors[g] += 1
+        return plan
+
+    def __iter__(self) -> Iterator[list[int]]:
+        yield from self.plan(self.epoch)
+
+    def __len__(self) -> int:
+        return len(self.plan(self.epoch))
+
+
+def make_mixing_sampler(mixing: str = "proportional"):
+    """A picklable factory for `multi_dataset_batch_sampler` with the chosen mixing."""
+    import functools
+
+    return functools.partial(TaskMixingBatchSampler, mixing=mixing)

@@ -1,0 +1,300 @@
+"""`train(config)`: contrastive fine-tuning on sentence-transformers' trainer, resumable after `kill -9`.
+
+`SeaembedTrainer` is a thin `SentenceTransformerTrainer` subclass that adds what the run needs beyond it:
+- the consumed-examples log (one fsynced line per optimizer step, see `checkpoints.py`);
+- compact checkpoints holding only the trainable parameters (the frozen embedding table or the frozen base under
+  LoRA is rebuilt from the base model), with a completeness marker and our own rotation after the marker is down.
+Everything else (optimizer, cosine warm-up schedule, bf16 autocast, DDP, RNG state, data skipping on resume) is the
+HF Trainer's.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+from sentence_transformers import SentenceTransformerTrainer
+from transformers import TrainerCallback
+
+from seaembed.train.checkpoints import (ExamplesSeenLog, checkpoint_step, latest_complete_checkpoint, log_name,
+                                        mark_complete)
+from seaembed.train.config import TrainConfig
+
+logger = logging.getLogger(__name__)
+
+TRAINABLE_STATE = "trainable_state.safetensors"
+
+
+def _rank_world() -> tuple[int, int]:
+    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def loss_stats(loss: Any) -> dict[str, int]:
+    """The `last_stats` of a (possibly wrapped, e.g. Matryoshka) seaembed loss, or {}."""
+    seen = 0
+    while loss is not None and seen < 4:
+        stats = getattr(loss, "last_stats", None)
+        if isinstance(stats, dict):
+            return stats
+        loss = getattr(loss, "loss", None)
+        seen += 1
+    return {}
+
+
+class _ExamplesSeenCallback(TrainerCallback):
+    def __init__(self, trainer: SeaembedTrainer) -> None:
+        self.trainer = trainer
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.trainer.flush_step_log(state)
+
+
+class SeaembedTrainer(SentenceTransformerTrainer):
+    """SentenceTransformerTrainer + consumed-examples log + compact, kill-safe checkpoints."""
+
+    def __init__(self, *args: Any, examples_log: ExamplesSeenLog | None = None, keep_checkpoints: int | None = 2,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.examples_log = examples_log
+        self.keep_checkpoints = keep_checkpoints
+        self._step_ids: list[int] = []
+        self._step_candidates: int | None = None
+        if examples_log is not None:
+            self.add_callback(_ExamplesSeenCallback(self))
+
+    # -- consumed-examples log ----------------------------------------------------------------------------
+
+    def compute_loss(self, model, inputs, return_outputs: bool = False, num_items_in_batch=None):
+        ids = inputs.pop("example_idx", None)
+        out = super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
+        if ids is not None and self.model.training:
+            self._step_ids.extend(int(i) for i in ids.tolist())
+            self._step_candidates = loss_stats(self.loss).get("candidates")
+        return out
+
+    def flush_step_log(self, state) -> None:
+        if self.examples_log is None or not self._step_ids:
+            return
+        rank, _ = _rank_world()
+        self.examples_log.append({"step": state.global_step, "epoch": int(state.epoch + 1e-9) if state.epoch else 0,
+                                  "rank": rank, "ids": self._step_ids, "candidates": self._step_candidates})
+        self._step_ids, self._step_candidates = [], None
+
+    # -- compact checkpoints ------------------------------------------------------------------------------
+
+    def _save(self, output_dir: str | None = None, state_dict=None) -> None:
+        if output_dir is not None and checkpoint_step(Path(output_dir)) is not None:
+            from safetensors.torch import save_file
+
+            os.makedirs(output_dir, exist_ok=True)
+            model = getattr(self.model, "_orig_mod", self.model)
+            tensors = {n: p.detach().to("cpu").contiguous() for n, p in model.named_parameters() if p.requires_grad}
+            save_file(tensors, os.path.join(output_dir, TRAINABLE_STATE))
+            return
+        super()._save(output_dir, state_dict)
+
+    def _load_from_checkpoint(self, checkpoint_path: str, model=None) -> None:
+        from safetensors.torch import load_file
+
+        path = os.path.join(checkpoint_path, TRAINABLE_STATE)
+        if not os.path.exists(path):
+            return super()._load_from_checkpoint(checkpoint_path)
+        state = load_file(path)
+        target = getattr(self.model, "_orig_mod", self.model)
+        trainable = {n for n, p in target.named_parameters() if p.requires_grad}
+        if set(state) != trainable:
+            from seaembed.errors import ConfigError
+
+            raise ConfigError(f"{checkpoint_path}: checkpoint does not match the model's trainable parameters "
+                              "(was the config changed since it was written?); train with --no-resume to start over")
+        params = dict(target.named_parameters())
+        with torch.no_grad():
+            for n, t in state.items():
+                params[n].copy_(t.to(params[n].device, params[n].dtype))
+
+    def _save_checkpoint(self, model, trial) -> None:
+        super()._save_checkpoint(model, trial)
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.barrier()  # every rank's RNG state is on disk before the marker
+        if self.args.should_save:
+            run_dir = Path(self._get_output_dir(trial=trial))
+            mark_complete(run_dir / f"checkpoint-{self.state.global_step}")
+            self._rotate_complete(run_dir)
+
+    def _rotate_complete(self, run_dir: Path) -> None:
+        if not self.keep_checkpoints:
+            return
+        done = sorted((checkpoint_step(d), d) for d in run_dir.iterdir()
+                      if checkpoint_step(d) is not None and (d / ".complete").exists())
+        for _, d in done[: max(0, len(done) - self.keep_checkpoints)]:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+# -- building a run -------------------------------------------------------------------------------------------
+
+def build_loss(config: TrainConfig, model, class_keys=None, distributed: bool = False):
+    """The configured loss (CAM or MNRL, cached or not, optionally inside MatryoshkaLoss)."""
+    from sentence_transformers.sentence_transformer import losses as st_losses
+
+    from seaembed.train.losses import CachedCAMInfoNCELoss, CAMInfoNCELoss
+
+    lc = config.loss
+    gather = lc.gather_across_devices and distributed
+    if lc.name == "mnrl":
+        directions = ("query_to_doc",) + (("query_to_query",) if lc.query_query else ()) + \
+            (("doc_to_query",) if lc.doc_query else ()) + (("doc_to_doc",) if lc.doc_doc else ())
+        kw = dict(scale=1.0 / lc.temperature, gather_across_devices=gather, directions=directions)
+        loss = (st_losses.CachedMultipleNegativesRankingLoss(model, mini_batch_size=lc.mini_batch_size, **kw)
+                if lc.cached else st_losses.MultipleNegativesRankingLoss(model, **kw))
+    else:
+        kw = dict(temperature=lc.temperature, mask_same_class=lc.mask_same_class,
+                  mask_duplicate_positive=lc.mask_duplicate_positive, margin_mask=lc.margin_mask,
+                  mask_cross_task_label_space=lc.mask_cross_task_label_space,
+                  label_space_in_batch_negatives=lc.label_space_in_batch_negatives, query_query=lc.query_query,
+                  doc_query=lc.doc_query, doc_doc=lc.doc_doc, gather_across_devices=gather)
+        loss = (CachedCAMInfoNCELoss(model, mini_batch_size=lc.mini_batch_size, **kw) if lc.cached
+                else CAMInfoNCELoss(model, **kw))
+    if config.matryoshka_dims:
+        dims = [d for d in config.matryoshka_dims if d <= model.get_embedding_dimension()]
+        loss = st_losses.MatryoshkaLoss(model, loss, matryoshka_dims=dims)
+    return loss
+
+
+def _device(config: TrainConfig) -> str:
+    if config.device != "auto":
+        return config.device
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def train(config: TrainConfig, *, progress: bool = True) -> Path:
+    """Run one training job; returns the directory of the trained sentence-transformers model (OUTPUT/model)."""
+    from sentence_transformers import SentenceTransformerTrainingArguments
+    from transformers import set_seed
+
+    from seaembed.atomic import atomic_dir, write_json
+    from seaembed.train.class_keys import ClassKeys
+    from seaembed.train.data import ExampleTrackingCollator, column_prompts, load_training_data
+    from seaembed.train.dev_eval import build_dev_evaluator
+    from seaembed.train.model_setup import (add_lora, count_parameters, freeze_word_embeddings, load_base_model,
+                                            merge_lora)
+
+    rank, world = _rank_world()
+    out = Path(config.output_dir)
+    ckpt_root = out / "checkpoints"
+    out.mkdir(parents=True, exist_ok=True)
+    device = _device(config)
+    set_seed(config.seed)
+
+    data = load_training_data(config.train_files, group_by=config.group_by, max_negatives=config.max_negatives,
+                              class_keys=ClassKeys(config.label_space_tasks))
+    model = load_base_model(config.model, device=device)
+    if config.max_seq_length:
+        model.max_seq_length = config.max_seq_length
+    query_prompt = config.query_prompt if config.query_prompt is not None else model.prompts.get("query")
+    passage_prompt = config.passage_prompt if config.passage_prompt is not None else (
+        model.prompts.get("passage") or model.prompts.get("document"))
+    frozen = 0
+    if config.lora is not None:
+        add_lora(model, config.lora.r, config.lora.alpha, config.lora.dropout, config.lora.target_modules)
+    elif config.freeze_word_embeddings if config.freeze_word_embeddings is not None else device == "cpu":
+        frozen = freeze_word_embeddings(model)
+    trainable, total = count_parameters(model)
+    logger.info("trainable parameters: %d of %d (%d frozen in the word-embedding table)", trainable, total, frozen)
+
+    loss = build_loss(config, model, distributed=world > 1)
+    evaluator = None
+    if config.dev_file is not None:
+        evaluator = build_dev_evaluator(config.dev_file, max_queries=config.dev_max_queries,
+                                        query_prompt=query_prompt, passage_prompt=passage_prompt)
+
+    from seaembed.train.sampler import make_group_sampler, make_mixing_sampler
+
+    columns = ["query", "positive", *data.negative_columns()]
+    prompts = column_prompts(columns, query_prompt, passage_prompt)
+    eval_steps = config.eval_steps or config.checkpoint_steps
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(ckpt_root),
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps or -1,
+        per_device_train_batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        weight_decay=config.weight_decay,
+        warmup_steps=config.warmup_ratio,
+        lr_scheduler_type=config.scheduler,
+        bf16=config.bf16,
+        use_cpu=device == "cpu",
+        save_strategy="steps",
+        save_steps=config.checkpoint_steps,
+        save_total_limit=None,  # rotated by SeaembedTrainer once the newest checkpoint is marked complete
+        eval_strategy="steps" if evaluator is not None else "no",
+        eval_steps=eval_steps if evaluator is not None else None,
+        logging_steps=config.logging_steps,
+        seed=config.seed,
+        data_seed=config.seed,
+        prompts=prompts or None,
+        batch_sampler=make_group_sampler,
+        multi_dataset_batch_sampler=make_mixing_sampler(config.mixing),
+        dataloader_drop_last=False,
+        dataloader_num_workers=config.dataloader_num_workers,
+        report_to="none",
+        disable_tqdm=not progress,
+        ddp_backend=("gloo" if device == "cpu" else None) if world > 1 else None,
+    )
+    log = ExamplesSeenLog(out / log_name(rank))
+    resume_from = None
+    if config.resume:
+        resume_from = latest_complete_checkpoint(ckpt_root, clean_incomplete=rank == 0)
+    elif rank == 0 and ckpt_root.exists():
+        shutil.rmtree(ckpt_root)
+    if resume_from is not None:
+        moved = log.truncate_to(checkpoint_step(resume_from) or 0)
+        logger.info("resuming from %s (%d logged steps after it were discarded)", resume_from, moved)
+    else:
+        log.reset()
+    collator = ExampleTrackingCollator(preprocess_fn=model.preprocess, prompts=args.prompts)
+    trainer = SeaembedTrainer(model=model, args=args, train_dataset=data.to_dataset_dict(), loss=loss,
+                              evaluator=evaluator, data_collator=collator, examples_log=log,
+                              keep_checkpoints=config.save_total_limit)
+    trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+
+    model_dir = out / "model"
+    if trainer.is_world_process_zero():
+        merged = merge_lora(model)
+        _fill_model_card(model, config, data, loss)
+        with atomic_dir(model_dir) as tmp:
+            model.save(str(tmp))
+        write_json(out / "class_keys.json", data.class_keys.to_dict())
+        write_json(out / "train_summary.json", {
+            "model": str(config.model), "train_files": [str(p) for p in config.train_files],
+            "examples": data.n_examples, "tasks": data.tasks, "groups": {k: len(v["query"]) for k, v in
+                                                                         data.groups.items()},
+            "loss": type(loss).__name__, "loss_config": loss.get_config_dict(), "lora_merged": merged,
+            "trainable_parameters": trainable, "total_parameters": total, "frozen_word_embedding_parameters": frozen,
+            "global_step": trainer.state.global_step, "log_history": trainer.state.log_history,
+            "world_size": world})
+    if world > 1 and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+    return model_dir
+
+
+def _fill_model_card(model, config: TrainConfig, data, loss) -> None:
+    """Add what sentence-transformers' card cannot know: the base source, the data files and tasks."""
+    card = model.model_card_data
+    try:
+        card.model_name = f"seaembed fine-tune of {config.model}"
+        if not str(config.model).startswith("packaged:") and not Path(str(config.model)).exists():
+            card.base_model = str(config.model)
+        card.tags = sorted(set((card.tags or []) + ["seaembed", "class-aware-masking"]))
+        lines = [f"- `{Path(p).name}`" for p in config.train_files]
+        tasks = ", ".join(f"{t} ({n})" for t, n in sorted(data.tasks.items()))
+        card.model_description = (
+            f"Fine-tuned with seaembed from `{config.model}` on {data.n_examples} training examples "
+            f"(tasks: {tasks}) from:\n" + "\n".join(lines) +
+            f"\n\nLoss: `{type(loss).__name__}` {json.dumps(loss.get_config_dict(), default=str)}.")
+    except Exception as e:  # the card is informative; never fail a finished training run over it
+        logger.warning("could not fill the model card: %s", e)
