@@ -1,0 +1,238 @@
+"""The HTTP server: OpenAI-compatible `/v1/embeddings`, `/search` over a catalog index, `/health`, `/metrics` and
+a search page at `/`. Build it with `create_app(engine, index, settings)`; `seaembed serve` runs it on uvicorn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import FileResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field
+
+from seaembed.serve.engine import Engine, EngineClosed
+from seaembed.serve.errors import APIError, install_handlers
+from seaembed.serve.metrics import ServerMetrics
+
+STATIC_DIR = Path(__file__).parent / "static"
+INPUT_TYPES = ("query", "passage", "none")
+
+
+@dataclass
+class ServerSettings:
+    """Limits and identity of a server."""
+
+    model_name: str = "seaembed"
+    api_key: str | None = None
+    max_inputs: int = 2048  # texts per /v1/embeddings call (OpenAI's limit)
+    max_chars: int = 8192  # characters per text (the model truncates to its max tokens anyway)
+    default_input_type: str = "query"  # prompt when a request says nothing: see docs/serving.md
+    max_k: int = 100
+    dimensions: tuple[int, ...] | None = None  # allowed `dimensions`; None allows 1..model dim
+
+
+class EmbeddingRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    input: Any = None
+    model: str | None = None
+    dimensions: Any = None
+    encoding_format: Any = "float"
+    input_type: Any = None
+    user: str | None = None
+
+
+class SearchFilters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    category: str | list[str] | None = None
+    lang: str | list[str] | None = None
+    price_min: float | None = Field(default=None, ge=0)
+    price_max: float | None = Field(default=None, ge=0)
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    query: str
+    k: int = Field(default=10, ge=1)
+    filters: SearchFilters | None = None
+    mode: Literal["dense", "bm25", "hybrid"] = "hybrid"
+
+
+def _json(obj: Any, status: int = 200) -> Response:
+    return Response(json.dumps(obj, ensure_ascii=False, separators=(",", ":")), status_code=status,
+                    media_type="application/json")
+
+
+def validate_inputs(raw: Any, settings: ServerSettings) -> list[str]:
+    """The request's texts, or an `APIError` (400) saying exactly what is wrong."""
+    if raw is None:
+        raise APIError(400, "'input' is required: a string or a list of strings", param="input")
+    texts = [raw] if isinstance(raw, str) else raw
+    if not isinstance(texts, list):
+        raise APIError(400, f"'input' must be a string or a list of strings, got {type(raw).__name__}", param="input")
+    if not texts:
+        raise APIError(400, "'input' is an empty list: send at least one string", param="input")
+    if len(texts) > settings.max_inputs:
+        raise APIError(400, f"'input' has {len(texts)} items; the limit is {settings.max_inputs} per request",
+                       param="input")
+    for i, t in enumerate(texts):
+        if isinstance(t, int | list) and not isinstance(t, bool):
+            raise APIError(400, "token-id input is not supported by this server: send strings", param="input")
+        if not isinstance(t, str):
+            raise APIError(400, f"input[{i}] must be a string, got {type(t).__name__}", param="input")
+        if not t.strip():
+            raise APIError(400, f"input[{i}] is empty", param="input")
+        if len(t) > settings.max_chars:
+            raise APIError(400, f"input[{i}] has {len(t)} characters; the limit is {settings.max_chars}",
+                           param="input")
+    return texts
+
+
+def validate_dimensions(raw: Any, model_dim: int, settings: ServerSettings) -> int | None:
+    """The requested output size (Matryoshka truncation), or an `APIError` (400)."""
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        raise APIError(400, f"'dimensions' must be an integer, got {raw!r}", param="dimensions")
+    allowed = settings.dimensions
+    if allowed is not None and raw not in allowed:
+        raise APIError(400, f"dimensions={raw} is not supported; use one of {sorted(allowed)}", param="dimensions")
+    if not 1 <= raw <= model_dim:
+        raise APIError(400, f"dimensions={raw} is not supported; this model gives 1 to {model_dim}",
+                       param="dimensions")
+    return raw
+
+
+def truncate_dimensions(vectors: np.ndarray, dims: int | None) -> np.ndarray:
+    """Keep the first `dims` components and renormalise (Matryoshka-style)."""
+    if dims is None or dims >= vectors.shape[1]:
+        return vectors
+    cut = vectors[:, :dims]
+    return cut / np.maximum(np.linalg.norm(cut, axis=1, keepdims=True), 1e-12)
+
+
+def encode_vector(vec: np.ndarray, fmt: str) -> list[float] | str:
+    """A vector as a float list, or base64 of little-endian float32 bytes (as OpenAI sends it)."""
+    if fmt == "base64":
+        return base64.b64encode(np.asarray(vec, dtype="<f4").tobytes()).decode("ascii")
+    return np.asarray(vec, dtype=np.float32).tolist()
+
+
+def create_app(engine: Engine, index=None, settings: ServerSettings | None = None, *,
+               close_engine_on_shutdown: bool = True) -> FastAPI:
+    """A FastAPI app serving `engine` (and `index`, a `SearchIndex`, for /search)."""
+    settings = settings or ServerSettings()
+    metrics = ServerMetrics()
+    previous_hook = engine.on_batch
+    engine.on_batch = metrics.observe_batch if previous_hook is None else (
+        lambda s: (previous_hook(s), metrics.observe_batch(s)))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI):
+        yield
+        if close_engine_on_shutdown:  # uvicorn stopped taking requests and finished in-flight ones: drain
+            await asyncio.to_thread(engine.close, True)
+
+    app = FastAPI(title="seaembed", version="0.1.0", lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    app.state.engine, app.state.index, app.state.settings, app.state.metrics = engine, index, settings, metrics
+    install_handlers(app)
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next):
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        endpoint = getattr(route, "path", "other")
+        metrics.requests.labels(endpoint, str(response.status_code)).inc()
+        metrics.latency.labels(endpoint).observe(time.perf_counter() - start)
+        return response
+
+    async def require_key(request: Request) -> None:
+        if not settings.api_key:
+            return
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if not header:
+            raise APIError(401, "missing API key: send 'Authorization: Bearer <key>'", type_="authentication_error",
+                           code="invalid_api_key")
+        if scheme.lower() != "bearer" or not secrets.compare_digest(token.strip().encode(), settings.api_key.encode()):
+            raise APIError(401, "invalid API key", type_="authentication_error", code="invalid_api_key")
+
+    async def run_engine(texts: list[str], prompt: str | None) -> tuple[np.ndarray, int]:
+        try:
+            return await engine.embed(texts, prompt)
+        except EngineClosed:
+            raise APIError(503, "the server is shutting down", type_="server_error") from None
+
+    @app.post("/v1/embeddings", dependencies=[Depends(require_key)])
+    async def embeddings(req: EmbeddingRequest) -> Response:
+        texts = validate_inputs(req.input, settings)
+        dims = validate_dimensions(req.dimensions, engine.dim, settings)
+        if req.encoding_format not in ("float", "base64"):
+            raise APIError(400, f"encoding_format must be 'float' or 'base64', got {req.encoding_format!r}",
+                           param="encoding_format")
+        input_type = req.input_type or settings.default_input_type
+        if input_type not in INPUT_TYPES:
+            raise APIError(400, f"input_type must be one of {', '.join(INPUT_TYPES)}, got {input_type!r}",
+                           param="input_type")
+        vectors, n_tokens = await run_engine(texts, None if input_type == "none" else input_type)
+        vectors = truncate_dimensions(vectors, dims)
+        data = [{"object": "embedding", "index": i, "embedding": encode_vector(v, req.encoding_format)}
+                for i, v in enumerate(vectors)]
+        return _json({"object": "list", "data": data, "model": settings.model_name,
+                      "usage": {"prompt_tokens": n_tokens, "total_tokens": n_tokens}})
+
+    @app.post("/search", dependencies=[Depends(require_key)])
+    async def search(req: SearchRequest) -> Response:
+        if index is None:
+            raise APIError(404, "no catalog index is loaded: start the server with --index DIR", param="index")
+        query = req.query.strip()
+        if not query:
+            raise APIError(400, "'query' is empty", param="query")
+        if len(query) > settings.max_chars:
+            raise APIError(400, f"'query' has {len(query)} characters; the limit is {settings.max_chars}",
+                           param="query")
+        if req.k > settings.max_k:
+            raise APIError(400, f"k={req.k} is over the limit of {settings.max_k}", param="k")
+        start = time.perf_counter()
+        qvec = None
+        if req.mode != "bm25":
+            vectors, _ = await run_engine([query], "query")
+            qvec = vectors[0]
+        filters = req.filters.model_dump() if req.filters else None
+        hits = await asyncio.to_thread(index.search, qvec, query, req.k, filters, req.mode)
+        return _json({"object": "search", "query": query, "mode": req.mode, "results": hits,
+                      "took_ms": round((time.perf_counter() - start) * 1000, 2)})
+
+    @app.get("/health")
+    async def health() -> Response:
+        info = {"status": "ok", "model": settings.model_name, **engine.backend.describe(),
+                "auth": bool(settings.api_key)}
+        if index is not None:
+            info["index"] = {"size": index.size, "kind": index.info.get("kind"),
+                             "categories": index.categories(), "languages": index.languages()}
+        else:
+            info["index"] = None
+        return _json(info)
+
+    @app.get("/metrics", dependencies=[Depends(require_key)])
+    async def prometheus() -> Response:
+        from prometheus_client import CONTENT_TYPE_LATEST
+
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

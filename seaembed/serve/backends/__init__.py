@@ -1,0 +1,34 @@
+"""Inference backends: torch (fp32/bf16), onnxruntime (fp32/int8 exports) and vLLM (GPU, optional fp8)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from seaembed.errors import ConfigError
+from seaembed.serve.backends.base import Backend
+
+BACKENDS = ("torch", "onnx", "vllm")
+
+
+def create_backend(name: str, source: str | Path, *, dtype: str = "float32", threads: int | None = None,
+                   quantization: str | None = None) -> Backend:
+    """Build a backend by name. `source` is a model source (torch, vllm) or an export directory (onnx)."""
+    if name == "torch":
+        from seaembed.serve.backends.torch_backend import TorchBackend
+
+        if quantization:
+            raise ConfigError("--quantization applies to the vllm backend; for CPU int8 use `seaembed export "
+                              "--format onnx-int8` and --backend onnx")
+        return TorchBackend(source, dtype=dtype, threads=threads)
+    if name == "onnx":
+        from seaembed.serve.backends.onnx_backend import OnnxBackend
+
+        return OnnxBackend(source, threads=threads)
+    if name == "vllm":
+        from seaembed.serve.backends.vllm_backend import VllmBackend
+
+        return VllmBackend(source, quantization=quantization)
+    raise ConfigError(f"unknown backend '{name}': use one of {', '.join(BACKENDS)}")
+
+
+__all__ = ["BACKENDS", "Backend", "create_backend"]

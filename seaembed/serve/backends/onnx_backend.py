@@ -1,0 +1,40 @@
+"""onnxruntime backend: a `seaembed export` directory (fp32 or int8 weights) on the CPU execution provider."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from seaembed.serve.backends.base import Backend, l2_normalise
+
+
+class OnnxBackend(Backend):
+    """Runs `model.onnx` of an export directory; pooling and normalisation are in the graph."""
+
+    def __init__(self, export_dir: str | Path, *, threads: int | None = None) -> None:
+        import onnxruntime as ort
+        from transformers import AutoTokenizer
+
+        from seaembed.serve.export import read_export_meta
+
+        export_dir = Path(export_dir)
+        meta = read_export_meta(export_dir)
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            opts.intra_op_num_threads = int(threads)
+        opts.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(export_dir / meta.get("file", "model.onnx")), opts,
+                                            providers=["CPUExecutionProvider"])
+        tokenizer = AutoTokenizer.from_pretrained(str(export_dir))
+        super().__init__(tokenizer, max_length=meta["max_length"], prompts=meta.get("prompts"))
+        self.dim = int(meta["dim"])
+        self.meta = meta
+        self.name = "onnx-int8" if meta.get("format") == "onnx-int8" else "onnx-fp32"
+
+    def embed_ids(self, batch: Sequence[Sequence[int]]) -> np.ndarray:
+        ids, mask = self.pad(batch)
+        (out,) = self.session.run(["sentence_embedding"], {"input_ids": ids, "attention_mask": mask})
+        return l2_normalise(out)

@@ -1,0 +1,161 @@
+"""`seaembed export`: a sentence-transformers model to ONNX (fp32) or ONNX with int8 weights, plus a parity report.
+
+The graph takes `input_ids` and `attention_mask` (int64, dynamic batch and sequence axes) and returns
+`sentence_embedding`: pooling (mean or CLS, as the model's Pooling module says) and L2 normalisation are inside
+the graph, so any ONNX runtime gets the same vectors as `SentenceTransformer.encode(..., normalize_embeddings=True)`.
+We export with `torch.onnx.export(dynamo=False)` rather than optimum: optimum-onnx pins transformers 4.x.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from pathlib import Path
+from typing import Literal
+
+from seaembed.atomic import atomic_dir, write_json, write_text
+from seaembed.errors import ConfigError
+
+FORMATS = ("onnx", "onnx-int8")
+EXPORT_META = "seaembed_export.json"
+OPSET = 17
+log = logging.getLogger(__name__)
+
+
+def _wrapper(model, pooling: str):
+    """A torch module: (input_ids, attention_mask) -> pooled, normalised embedding (keyword call into HF)."""
+    import torch
+
+    hf = model[0].auto_model
+
+    class Pooled(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.hf = hf
+
+        def forward(self, input_ids, attention_mask):
+            # keyword arguments: transformers 5 rejects positional calls here ("multiple values for use_cache")
+            hidden = self.hf(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            if pooling == "cls":
+                pooled = hidden[:, 0]
+            else:
+                m = attention_mask.unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(pooled, p=2.0, dim=1)
+
+    return Pooled().eval()
+
+
+def export_onnx_graph(source: str | Path, onnx_path: Path) -> dict:
+    """Write an fp32 ONNX graph of `source` to `onnx_path`; returns the metadata of the export."""
+    import torch
+
+    from seaembed.serve.loading import describe_modules, load_sentence_transformer
+
+    model = load_sentence_transformer(source)
+    pooling, _normalised = describe_modules(model)
+    if pooling not in ("mean", "cls"):
+        raise ConfigError(f"ONNX export supports mean or cls pooling, the model uses '{pooling}'")
+    wrapper = _wrapper(model, pooling)
+    tok = model.tokenizer(["query: a sample text for tracing", "b"], padding=True, return_tensors="pt")
+    args = (tok["input_ids"], tok["attention_mask"])
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer warnings about shape branches that are constant for this model
+        torch.onnx.export(
+            wrapper, args, str(onnx_path), dynamo=False, opset_version=OPSET,
+            input_names=["input_ids", "attention_mask"], output_names=["sentence_embedding"],
+            dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
+                          "sentence_embedding": {0: "batch"}},
+        )
+    return {
+        "source": str(source),
+        "dim": int(model.get_embedding_dimension()),
+        "pooling": pooling,
+        "normalized_in_graph": True,
+        "max_length": int(model.max_seq_length or 512),
+        "prompts": dict(model.prompts),
+        "opset": OPSET,
+        "inputs": ["input_ids", "attention_mask"],
+        "output": "sentence_embedding",
+        "tokenizer": model.tokenizer,
+    }
+
+
+def quantize_int8(fp32_path: Path, int8_path: Path) -> None:
+    """Dynamic quantisation: int8 weights (QInt8), activations quantised at run time (onnxruntime)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    # onnxruntime's quant_pre_process is skipped: its symbolic shape inference fails on these dynamic-axis BERT
+    # graphs ("Incomplete symbolic shape inference") and it leaves temp files in the working directory.
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # silence ORT's "please pre-process" warning for this call only
+    try:
+        quantize_dynamic(str(fp32_path), str(int8_path), weight_type=QuantType.QInt8, per_channel=False)
+    finally:
+        root.setLevel(level)
+
+
+def export(source: str | Path, fmt: Literal["onnx", "onnx-int8"], out: str | Path, *,
+           task_dir: str | Path | None = None, threads: int | None = None, parity: bool = True) -> Path:
+    """Export `source` to `out` (written atomically) and write `parity.json`/`parity.md` there; returns `out`."""
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown export format '{fmt}': use one of {', '.join(FORMATS)}")
+    out = Path(out)
+    with atomic_dir(out) as tmp:
+        graph = tmp / "model.onnx"
+        meta = export_onnx_graph(source, graph)
+        tokenizer = meta.pop("tokenizer")
+        if fmt == "onnx-int8":
+            fp32 = tmp / "model.fp32.onnx"
+            graph.rename(fp32)
+            quantize_int8(fp32, graph)
+            fp32.unlink()
+        tokenizer.save_pretrained(str(tmp))
+        meta["format"] = fmt
+        meta["file"] = "model.onnx"
+        meta["size_bytes"] = graph.stat().st_size
+        write_json(tmp / EXPORT_META, meta)
+        if parity:
+            report = parity_report(source, tmp, fmt, task_dir=task_dir, threads=threads)
+            write_json(tmp / "parity.json", report)
+            from seaembed.serve.parity import render_markdown
+
+            write_text(tmp / "parity.md", render_markdown(report))
+    return out
+
+
+def parity_report(source: str | Path, export_dir: Path, fmt: str, *, task_dir=None, threads=None) -> dict:
+    """Compare the exported model with a freshly loaded fp32 torch model on sample texts and a retrieval task."""
+    from seaembed.serve.backends.onnx_backend import OnnxBackend
+    from seaembed.serve.backends.torch_backend import TorchBackend
+    from seaembed.serve.parity import builtin_task, compare, load_beir_task
+    from seaembed.serve.parity_data import parity_texts
+
+    reference = TorchBackend(source, threads=threads)  # fresh load: not the object that was traced
+    candidate = OnnxBackend(export_dir, threads=threads)
+    task = load_beir_task(task_dir) if task_dir else builtin_task()
+    texts = parity_texts()
+    report = compare(_embed_fn(reference), _embed_fn(candidate), texts, task)
+    report.update({"format": fmt, "source": str(source), "reference": "torch fp32 (fresh load)"})
+    return report
+
+
+def _embed_fn(backend, batch_size: int = 32):
+    import numpy as np
+
+    def embed(texts, prompt):
+        ids = backend.tokenize(list(texts), prompt)
+        parts = [backend.embed_ids(ids[i:i + batch_size]) for i in range(0, len(ids), batch_size)]
+        return np.concatenate(parts) if parts else np.zeros((0, backend.dim), np.float32)
+
+    return embed
+
+
+def read_export_meta(path: str | Path) -> dict:
+    """The `seaembed_export.json` of an export directory (ConfigError if `path` is not one)."""
+    meta_path = Path(path) / EXPORT_META
+    if not meta_path.is_file():
+        raise ConfigError(f"{path}: not a seaembed ONNX export (no {EXPORT_META}); run `seaembed export` first")
+    return json.loads(meta_path.read_text(encoding="utf-8"))

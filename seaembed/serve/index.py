@@ -1,0 +1,130 @@
+"""`seaembed index`: embed a catalog in resumable chunks and write a dense (faiss) + BM25 (bm25s) search index.
+
+Work in progress lives in `OUT.partial/` (one `.npy` per chunk and `progress.json`); a rerun with the same catalog,
+model and settings skips the chunks already done. The finished index directory is written atomically:
+
+    OUT/index.json        kind, size, dim, model, text fields, fusion defaults
+    OUT/dense.faiss       faiss index (inner product over L2-normalised vectors)
+    OUT/embeddings.npy    the vectors (exact filtered search, hybrid re-scoring)
+    OUT/metadata.jsonl    one row per item: id + the catalog fields (title, category, price, lang, ...)
+    OUT/bm25/             bm25s index over the same texts (seaembed.evaluate.bm25 tokeniser)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from seaembed.atomic import atomic_dir, atomic_path, write_json, write_jsonl
+from seaembed.serve.catalog import Catalog, read_catalog
+from seaembed.serve.engine import Engine
+from seaembed.serve.search_index import SearchIndex
+
+log = logging.getLogger(__name__)
+INDEX_VERSION = 1
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha1()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def embed_in_chunks(engine: Engine, texts: list[str], work: Path, fingerprint: dict, *, chunk_size: int = 1024,
+                    show_progress: bool = True) -> np.ndarray:
+    """Embed `texts` (passage prompt) chunk by chunk into `work/`, skipping chunks a previous run finished."""
+    from tqdm.auto import tqdm
+
+    manifest_path = work / "progress.json"
+    done: set[int] = set()
+    if manifest_path.is_file():
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if manifest.get("fingerprint") == fingerprint:
+            done = set(manifest.get("done", []))
+        else:
+            log.warning("%s: catalog, model or settings changed; starting over", work)
+            shutil.rmtree(work)
+    work.mkdir(parents=True, exist_ok=True)
+    n_chunks = (len(texts) + chunk_size - 1) // chunk_size
+    done = {c for c in done if (work / f"chunk_{c:06d}.npy").is_file()}
+    with tqdm(total=len(texts), desc="embedding catalog", unit="item", disable=not show_progress) as bar:
+        bar.update(sum(min(chunk_size, len(texts) - c * chunk_size) for c in done))
+        for c in range(n_chunks):
+            if c in done:
+                continue
+            part = texts[c * chunk_size:(c + 1) * chunk_size]
+            vectors, _ = engine.embed_sync(part, "passage")
+            with atomic_path(work / f"chunk_{c:06d}.npy") as tmp, open(tmp, "wb") as f:
+                np.save(f, vectors.astype(np.float32))
+            done.add(c)
+            write_json(manifest_path, {"fingerprint": fingerprint, "done": sorted(done), "n_chunks": n_chunks})
+            bar.update(len(part))
+    return np.concatenate([np.load(work / f"chunk_{c:06d}.npy") for c in range(n_chunks)])
+
+
+def build_bm25(texts: list[str], langs: list[str | None], out: Path) -> None:
+    """A bm25s index (Lucene BM25, k1=1.5, b=0.75) over the texts, tokenised language-aware, saved to `out`."""
+    import bm25s
+
+    from seaembed.evaluate.bm25 import tokenize_many
+
+    # The query side does not know its language, so documents are analysed the same way (no per-language
+    # stemming); Thai segmentation and Khmer/Burmese bigrams depend on the script, not on `lang`.
+    del langs
+    retriever = bm25s.BM25(k1=1.5, b=0.75, method="lucene")
+    retriever.index(tokenize_many(texts, None), show_progress=False)
+    retriever.save(str(out))
+
+
+def build_index(model: str, catalog_path: str | Path, out: str | Path, *, engine: Engine | None = None,
+                backend: str = "torch", text_fields: list[str] | None = None, id_field: str = "id",
+                kind: str = "auto", chunk_size: int = 1024, default_lang: str | None = None,
+                detect_lang: bool = False, fusion: str = "rrf", alpha: float = 0.5,
+                show_progress: bool = True) -> Path:
+    """Build a search index for `catalog_path` with `model` into `out`; returns `out`."""
+    from seaembed.serve import faiss_index
+
+    catalog_path, out = Path(catalog_path), Path(out)
+    text_fields = text_fields or ["title", "category"]
+    catalog: Catalog = read_catalog(catalog_path, text_fields=text_fields, id_field=id_field,
+                                    default_lang=default_lang, detect_lang=detect_lang)
+    chosen = faiss_index.choose_kind(len(catalog.ids), kind)
+    own_engine = engine is None
+    if engine is None:
+        from seaembed.serve.backends import create_backend
+
+        engine = Engine(create_backend(backend, model))
+    try:
+        fingerprint = {"catalog_sha1": _file_digest(catalog_path), "model": str(model),
+                       "backend": engine.backend.name, "text_fields": text_fields, "chunk_size": chunk_size,
+                       "n": len(catalog.ids)}
+        work = out.with_name(out.name + ".partial")
+        vectors = embed_in_chunks(engine, catalog.texts, work, fingerprint, chunk_size=chunk_size,
+                                  show_progress=show_progress)
+    finally:
+        if own_engine:
+            engine.close()
+    with atomic_dir(out) as tmp:
+        import faiss
+
+        faiss.write_index(faiss_index.build(vectors, chosen), str(tmp / "dense.faiss"))
+        np.save(tmp / "embeddings.npy", vectors)
+        write_jsonl(tmp / "metadata.jsonl", ({"id": i, **m} for i, m in zip(catalog.ids, catalog.meta, strict=True)))
+        build_bm25(catalog.texts, [m.get("lang") for m in catalog.meta], tmp / "bm25")
+        write_json(tmp / "index.json", {
+            "version": INDEX_VERSION, "kind": chosen, "size": len(catalog.ids), "dim": int(vectors.shape[1]),
+            "model": str(model), "backend": engine.backend.name, "catalog": str(catalog_path),
+            "text_fields": text_fields, "fusion": fusion, "alpha": alpha,
+        })
+    shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+__all__ = ["SearchIndex", "build_index", "embed_in_chunks"]

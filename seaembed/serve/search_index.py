@@ -1,0 +1,171 @@
+"""Load a `seaembed index` directory and search it: dense, BM25 or hybrid, with category/language/price filters."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from seaembed.errors import ConfigError
+from seaembed.serve import faiss_index
+from seaembed.serve.fusion import rrf, weighted
+
+Mode = Literal["dense", "bm25", "hybrid"]
+MODES = ("dense", "bm25", "hybrid")
+EXACT_FILTER_MAX = 20_000  # a filter leaving at most this many items is searched exactly over their vectors
+
+
+@dataclass
+class Filters:
+    """Restrict results: category and lang match one of the given values (case-insensitive); price in range."""
+
+    category: Sequence[str] | None = None
+    lang: Sequence[str] | None = None
+    price_min: float | None = None
+    price_max: float | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> Filters | None:
+        if not d:
+            return None
+
+        def as_list(v):
+            if v is None or v == "" or v == []:
+                return None
+            return [v] if isinstance(v, str) else list(v)
+
+        return cls(as_list(d.get("category")), as_list(d.get("lang")), d.get("price_min"), d.get("price_max"))
+
+    def is_empty(self) -> bool:
+        return not self.category and not self.lang and self.price_min is None and self.price_max is None
+
+
+class SearchIndex:
+    """A catalog index: faiss for dense search, bm25s for lexical search, metadata for filters and display."""
+
+    def __init__(self, path: Path, info: dict, dense, vectors: np.ndarray, meta: list[dict], bm25) -> None:
+        self.path, self.info, self.dense, self.vectors, self.meta, self.bm25 = path, info, dense, vectors, meta, bm25
+        self.size = len(meta)
+        self._category = np.array([str(m.get("category") or "").casefold() for m in meta], dtype=object)
+        self._lang = np.array([str(m.get("lang") or "").casefold() for m in meta], dtype=object)
+        self._price = np.array([np.nan if m.get("price") is None else float(m["price"]) for m in meta])
+
+    @classmethod
+    def load(cls, path: str | Path) -> SearchIndex:
+        """Open an index directory written by `build_index`."""
+        import bm25s
+        import faiss
+
+        path = Path(path)
+        info_path = path / "index.json"
+        if not info_path.is_file():
+            raise ConfigError(f"{path}: not a seaembed index (no index.json); build one with `seaembed index`")
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+        dense = faiss.read_index(str(path / "dense.faiss"))
+        vectors = np.load(path / "embeddings.npy", mmap_mode="r")
+        with open(path / "metadata.jsonl", encoding="utf-8") as f:
+            meta = [json.loads(line) for line in f]
+        bm25 = bm25s.BM25.load(str(path / "bm25"))
+        return cls(path, info, dense, vectors, meta, bm25)
+
+    @property
+    def dim(self) -> int:
+        return int(self.info["dim"])
+
+    def categories(self) -> list[str]:
+        """Distinct categories, for the search page's filter."""
+        return sorted({str(m.get("category")) for m in self.meta if m.get("category")})
+
+    def languages(self) -> list[str]:
+        return sorted({str(m.get("lang")) for m in self.meta if m.get("lang")})
+
+    # --- filters ------------------------------------------------------------------------------------------------
+    def filter_mask(self, filters: Filters | None) -> np.ndarray | None:
+        """Boolean mask of the items passing `filters` (None when nothing is filtered)."""
+        if filters is None or filters.is_empty():
+            return None
+        mask = np.ones(self.size, dtype=bool)
+        if filters.category:
+            mask &= np.isin(self._category, [c.casefold() for c in filters.category])
+        if filters.lang:
+            mask &= np.isin(self._lang, [c.casefold() for c in filters.lang])
+        if filters.price_min is not None:
+            mask &= self._price >= filters.price_min  # NaN (no price) fails both comparisons
+        if filters.price_max is not None:
+            mask &= self._price <= filters.price_max
+        return mask
+
+    # --- the two retrievers ------------------------------------------------------------------------------------
+    def dense_search(self, query_vec: np.ndarray, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Top-k `(row, cosine)`; exact over the allowed vectors when a filter leaves few items."""
+        q = np.asarray(query_vec, dtype=np.float32).reshape(-1)
+        if mask is None:
+            scores, ids = faiss_index.search(self.dense, q, k)
+            return [(int(i), float(s)) for i, s in zip(ids, scores, strict=True)]
+        allowed = np.flatnonzero(mask)
+        if allowed.size == 0:
+            return []
+        if allowed.size <= EXACT_FILTER_MAX or self.info.get("kind") == "flat":
+            scores = np.asarray(self.vectors[allowed]) @ q
+            top = np.argsort(-scores, kind="stable")[:k]
+            return [(int(allowed[t]), float(scores[t])) for t in top]
+        scores, ids = faiss_index.search(self.dense, q, k, allowed.astype(np.int64))
+        return [(int(i), float(s)) for i, s in zip(ids, scores, strict=True)]
+
+    def bm25_scores(self, query_text: str) -> np.ndarray:
+        """BM25 score of every item for `query_text` (zeros when no query term is in the index)."""
+        from seaembed.evaluate.bm25 import tokenize
+
+        ids = self.bm25.get_tokens_ids(tokenize(query_text, None))
+        if not ids:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self.bm25.get_scores_from_ids(ids), dtype=np.float32)
+
+    def bm25_search(self, query_text: str, k: int, mask: np.ndarray | None = None,
+                    scores: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Top-k `(row, bm25)` among items matching at least one query term."""
+        s = self.bm25_scores(query_text) if scores is None else scores
+        valid = s > 0
+        if mask is not None:
+            valid &= mask
+        rows = np.flatnonzero(valid)
+        top = rows[np.lexsort((rows, -s[rows]))][:k]
+        return [(int(r), float(s[r])) for r in top]
+
+    # --- the API ----------------------------------------------------------------------------------------------------
+    def search(self, query_vec: np.ndarray | None, query_text: str, k: int = 10, filters: Filters | dict | None = None,
+               mode: Mode = "hybrid", *, fusion: str | None = None, alpha: float | None = None,
+               candidates: int | None = None) -> list[dict[str, Any]]:
+        """Top-k items as dicts (`id`, `score`, `rank` + stored metadata). `query_vec` is needed for dense/hybrid."""
+        if mode not in MODES:
+            raise ValueError(f"unknown mode '{mode}': use one of {', '.join(MODES)}")
+        if isinstance(filters, dict):
+            filters = Filters.from_dict(filters)
+        mask = self.filter_mask(filters)
+        if mode == "dense":
+            ranked = self.dense_search(query_vec, k, mask)
+        elif mode == "bm25":
+            ranked = self.bm25_search(query_text, k, mask)
+        else:
+            n = candidates or max(100, 5 * k)
+            dense = self.dense_search(query_vec, n, mask)
+            lexical_scores = self.bm25_scores(query_text)
+            lexical = self.bm25_search(query_text, n, mask, scores=lexical_scores)
+            method = fusion or self.info.get("fusion", "rrf")
+            if method == "rrf":
+                ranked = rrf([[d for d, _ in dense], [d for d, _ in lexical]])[:k]
+            elif method == "weighted":
+                a = self.info.get("alpha", 0.5) if alpha is None else alpha
+                union = {d for d, _ in dense} | {d for d, _ in lexical}
+                q = np.asarray(query_vec, dtype=np.float32).reshape(-1)
+                rows = np.array(sorted(union), dtype=np.int64)
+                dense_all = dict(zip(rows.tolist(), (np.asarray(self.vectors[rows]) @ q).tolist(), strict=True))
+                lex_all = {int(r): float(lexical_scores[r]) for r in rows}
+                ranked = weighted(dense_all, lex_all, a)[:k]
+            else:
+                raise ValueError(f"unknown fusion '{method}': use rrf or weighted")
+        return [{"rank": r + 1, "score": round(float(s), 6), **self.meta[d]} for r, (d, s) in enumerate(ranked)]

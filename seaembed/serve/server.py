@@ -1,0 +1,79 @@
+"""Assemble backend + engine + index + app from command-line options and run uvicorn."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from seaembed.errors import ConfigError
+from seaembed.serve.export import EXPORT_META
+
+log = logging.getLogger(__name__)
+
+
+def resolve_backend(model: str, backend: str) -> str:
+    """`auto` means onnx for a `seaembed export` directory and torch otherwise."""
+    if backend == "auto":
+        return "onnx" if (Path(model) / EXPORT_META).is_file() else "torch"
+    if backend == "onnx" and not (Path(model) / EXPORT_META).is_file():
+        raise ConfigError(f"--backend onnx needs a `seaembed export` directory; {model} is not one "
+                          f"(run: seaembed export --model {model} --format onnx-int8 --out DIR)")
+    return backend
+
+
+@dataclass
+class ServeOptions:
+    model: str
+    index: Path | None = None
+    backend: str = "auto"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    api_key: str | None = None
+    dtype: str = "float32"
+    quantization: str | None = None
+    threads: int | None = None
+    max_batch_tokens: int = 8192
+    max_wait_ms: float = 2.0
+    max_inputs: int = 2048
+    max_chars: int = 8192
+    default_input_type: str = "query"
+    model_name: str | None = None
+    log_level: str = "info"
+
+
+def build_app(opts: ServeOptions):
+    """The FastAPI app for `opts` (loads the model and the index)."""
+    from seaembed.serve.app import INPUT_TYPES, ServerSettings, create_app
+    from seaembed.serve.backends import create_backend
+    from seaembed.serve.engine import BatchingConfig, Engine
+    from seaembed.serve.search_index import SearchIndex
+
+    if opts.default_input_type not in INPUT_TYPES:
+        raise ConfigError(f"--default-input-type must be one of {', '.join(INPUT_TYPES)}")
+    backend_name = resolve_backend(opts.model, opts.backend)
+    index = SearchIndex.load(opts.index) if opts.index else None
+    backend = create_backend(backend_name, opts.model, dtype=opts.dtype, threads=opts.threads,
+                             quantization=opts.quantization)
+    if index is not None and index.dim != backend.dim:
+        raise ConfigError(f"the index {opts.index} holds {index.dim}-d vectors but the model gives {backend.dim}-d; "
+                          "rebuild it with this model")
+    if index is not None and index.info.get("model") not in (str(opts.model), None):
+        log.warning("index built with %s, serving %s: make sure they are the same weights",
+                    index.info.get("model"), opts.model)
+    engine = Engine(backend, BatchingConfig(max_batch_tokens=opts.max_batch_tokens, max_wait_ms=opts.max_wait_ms))
+    settings = ServerSettings(model_name=opts.model_name or Path(str(opts.model)).name or str(opts.model),
+                              api_key=opts.api_key, max_inputs=opts.max_inputs, max_chars=opts.max_chars,
+                              default_input_type=opts.default_input_type)
+    return create_app(engine, index, settings)
+
+
+def run_server(opts: ServeOptions) -> None:
+    """Run until SIGINT/SIGTERM; uvicorn finishes in-flight requests, then the engine drains its queue."""
+    import uvicorn
+
+    app = build_app(opts)
+    if opts.host not in ("127.0.0.1", "localhost", "::1") and not opts.api_key:
+        log.warning("listening on %s without an API key", opts.host)
+    uvicorn.run(app, host=opts.host, port=opts.port, log_level=opts.log_level, timeout_graceful_shutdown=30,
+                access_log=False)
