@@ -1,0 +1,212 @@
+"""`seaembed data build`: sources -> structured pairs -> translation -> synthetic queries -> filters ->
+self-validation -> hard negatives -> training JSONL + data report.
+
+Every stage writes its output under `work_dir` and is skipped on a rerun when its settings and inputs are unchanged
+(`seaembed.pipeline.runner.StageRunner`), so an interrupted build resumes where it stopped and editing one section
+of the config re-runs only that stage and those after it. The final JSONL is written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from seaembed.atomic import atomic_path, write_json, write_jsonl
+from seaembed.augment.config import DataConfig, resolve_path
+from seaembed.augment.records import DropLog, SourceData
+from seaembed.data.schema import TrainingExample, read_examples
+from seaembed.pipeline.runner import StageResult, StageRunner
+
+STAGES = ("read", "pairs", "translate", "synthetic", "filter", "self-validation", "hard-negatives")
+
+
+@dataclass
+class BuildResult:
+    out: Path
+    report_dir: Path
+    examples: int
+    report: dict[str, Any]
+
+
+def _source_paths(cfg: DataConfig, base: Path | None) -> dict[str, Path]:
+    paths = {}
+    for kind, items in cfg.sources:
+        for i, src in enumerate(items):
+            paths[f"{kind}[{i}]"] = resolve_path(src.path, base)
+    return paths
+
+
+def _load_drops(path: str | Path) -> DropLog:
+    return DropLog.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def _examples(path: str | Path) -> list[TrainingExample]:
+    return list(read_examples(path))
+
+
+class _Guide:
+    """The guide model, loaded on first use only (skipped stages never load it)."""
+
+    def __init__(self, source: str, base: Path | None):
+        self.source = source
+        self.base = base
+        self._model = None
+
+    def get(self) -> Any:
+        if self._model is None:
+            from seaembed.augment.guide import load_guide
+
+            src = self.source
+            if not src.startswith("packaged:") and self.base is not None and (self.base / src).exists():
+                src = str(self.base / src)
+            self._model = load_guide(src)
+        return self._model
+
+
+def build_dataset(cfg: DataConfig, *, base_dir: str | Path | None = None, out: str | Path | None = None,
+                  report_dir: str | Path | None = None, work_dir: str | Path | None = None,
+                  show_progress: bool = True, log: Callable[[str], None] | None = None) -> BuildResult:
+    """Run every stage of the build; returns where the training set and the report are."""
+    base = Path(base_dir) if base_dir is not None else None
+    out = Path(out or cfg.out)
+    work = Path(work_dir or cfg.work_dir)
+    report_dir = Path(report_dir or cfg.report_dir or out.parent / "data_report")
+    log = log or (lambda m: print(m, file=sys.stderr, flush=True))
+    runner = StageRunner(work, log=log)
+    guide = _Guide(cfg.guide_model, base)
+    bs = cfg.batch_size
+    p = {name: work / f"{name}.jsonl" for name in STAGES}
+    d = {name: work / f"{name}.drops.json" for name in STAGES}
+
+    def done(name: str, rows: list[TrainingExample] | None, drops: DropLog, **summary: Any) -> StageResult:
+        write_json(d[name], drops.to_json())
+        if rows is not None:
+            write_jsonl(p[name], rows)
+            summary.setdefault("examples", len(rows))
+        return StageResult({"rows": str(p[name]), "drops": str(d[name])}, summary)
+
+    # 1. read
+    def read() -> StageResult:
+        from seaembed.augment.sources import read_sources
+
+        drops = DropLog()
+        data = read_sources(cfg, base, drops)
+        write_json(p["read"], data.to_json())
+        return done("read", None, drops, rows_read=data.rows_read, malformed=len(drops))
+
+    runner.run("read", read, settings={"sources": cfg.sources.model_dump(), "langid": cfg.langid.model_dump(),
+                                       "errors": cfg.errors},
+               inputs={k: str(v) for k, v in _source_paths(cfg, base).items()})
+
+    def source_data() -> SourceData:
+        return SourceData.from_json(json.loads(p["read"].read_text(encoding="utf-8")))
+
+    # 2. structured pairs
+    def pairs() -> StageResult:
+        from seaembed.augment.pairs import build_pairs
+
+        drops = DropLog()
+        return done("pairs", build_pairs(source_data(), cfg.pairs, drops), drops)
+
+    runner.run("pairs", pairs, settings=cfg.pairs.model_dump(), inputs={"read": p["read"]})
+
+    # 3. translation augmentation
+    def translate() -> StageResult:
+        drops = DropLog()
+        rows: list[TrainingExample] = []
+        if cfg.translate.enabled:
+            from seaembed.augment.translate import make_translator
+            from seaembed.augment.translate.augment import translate_examples
+            from seaembed.errors import ConfigError
+
+            if cfg.translate.backend is None:
+                raise ConfigError("translate.backend: required when translate.enabled is true")
+            translator = make_translator(cfg.translate.backend, work / "cache")
+            rows = translate_examples(_examples(p["pairs"]), cfg.translate, translator, drops, seed=cfg.seed)
+            return done("translate", rows, drops, backend_calls=translator.misses, cache_hits=translator.hits)
+        return done("translate", rows, drops)
+
+    runner.run("translate", translate, settings=cfg.translate.model_dump(), inputs={"pairs": p["pairs"]})
+
+    # 4. synthetic queries
+    def synthetic() -> StageResult:
+        from seaembed.augment.synthetic import generate_synthetic
+
+        drops = DropLog()
+        model = guide.get() if cfg.synthetic.consistency.enabled else None
+        rows = generate_synthetic(source_data().products, cfg.synthetic, drops, seed=cfg.seed, guide=model,
+                                  cache_dir=work / "cache", batch_size=bs, show_progress=show_progress)
+        return done("synthetic", rows, drops)
+
+    runner.run("synthetic", synthetic, settings={"synthetic": cfg.synthetic.model_dump(), "guide": cfg.guide_model,
+                                                 "seed": cfg.seed}, inputs={"read": p["read"]})
+
+    # 5. filters: length + dedupe over everything built so far
+    def filters() -> StageResult:
+        from seaembed.augment.filters import dedupe, length_filter
+
+        drops = DropLog()
+        rows = _examples(p["pairs"]) + _examples(p["translate"]) + _examples(p["synthetic"])
+        rows = length_filter(rows, min_chars=cfg.pairs.min_chars, max_chars=cfg.pairs.max_chars, drops=drops)
+        return done("filter", dedupe(rows, drops=drops), drops)
+
+    runner.run("filter", filters, settings={"min": cfg.pairs.min_chars, "max": cfg.pairs.max_chars},
+               inputs={k: p[k] for k in ("pairs", "translate", "synthetic")})
+
+    # 6. self-validation
+    def validation() -> StageResult:
+        drops = DropLog()
+        rows = _examples(p["filter"])
+        if cfg.self_validation.enabled:
+            from seaembed.augment.self_validation import self_validate
+
+            rows = self_validate(rows, guide.get(), cfg.self_validation, drops, seed=cfg.seed, batch_size=bs)
+        return done("self-validation", rows, drops)
+
+    runner.run("self-validation", validation, settings={"cfg": cfg.self_validation.model_dump(),
+                                                        "guide": cfg.guide_model, "seed": cfg.seed},
+               inputs={"filter": p["filter"]})
+
+    # 7. hard negatives
+    stats_path = work / "hard-negatives.stats.json"
+
+    def negatives() -> StageResult:
+        rows = _examples(p["self-validation"])
+        stats: dict[str, Any] = {}
+        if cfg.hard_negatives.enabled:
+            from seaembed.augment.hard_negatives import mine_hard_negatives
+
+            rows, mined = mine_hard_negatives(rows, guide.get(), cfg.hard_negatives, batch_size=bs,
+                                              show_progress=show_progress)
+            stats = mined.to_json()
+        write_json(stats_path, stats)
+        result = done("hard-negatives", rows, DropLog())
+        result.outputs["stats"] = str(stats_path)
+        return result
+
+    runner.run("hard-negatives", negatives, settings={"cfg": cfg.hard_negatives.model_dump(),
+                                                      "guide": cfg.guide_model},
+               inputs={"self-validation": p["self-validation"]})
+
+    # final output (atomic) + report
+    with atomic_path(out) as tmp:
+        shutil.copyfile(p["hard-negatives"], tmp)
+    final = _examples(out)
+    drops = DropLog()
+    for name in STAGES:
+        if d[name].exists():
+            drops.extend(_load_drops(d[name]))
+    from seaembed.augment.report import build_report, write_report
+
+    stages = {name: {**r.summary, "skipped": r.skipped} for name, r in runner.results.items()}
+    report = build_report(final, drops, extra={
+        "hard_negatives": json.loads(stats_path.read_text(encoding="utf-8")) if stats_path.exists() else {},
+        "stages": stages, "output": str(out)})
+    write_report(report, report_dir)
+    log(f"wrote {len(final):,} examples to {out}; report in {report_dir}")
+    return BuildResult(out, report_dir, len(final), report)

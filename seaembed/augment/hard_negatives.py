@@ -1,0 +1,152 @@
+"""Semantic hard-negative mining with the guide model and faiss.
+
+For each example, the positives of the other examples of the same task are the candidates. A candidate is taken
+as a negative only if it
+
+1. lies in the rank window `[range_min, range_max)` of the guide model's ranking (the positive itself excluded);
+2. is not the same text as the positive or the query (normalised);
+3. is not of the positive's `group` (the same product, or a known translation of it: parallel rows, translated
+   copies) -- `exclude_same_group`;
+4. does not carry the example's label (label-space tasks: another title of the same category is not a negative)
+   -- `exclude_same_label`;
+5. scores at most `fn_ratio` x the positive's score (NV-Retriever's "TopK-PercPos": a candidate nearly as close as
+   the positive is probably an unlabelled positive) -- `fn_ratio`.
+
+The first `num_negatives` survivors, by score, are kept; negatives the example already had (e.g. the irrelevant
+targets of a relevance set) count towards `num_negatives`.
+
+Why not `sentence_transformers.util.mine_hard_negatives`? Its window (`range_min`/`range_max`) and
+`relative_margin` (whose `0.05` is exactly rule 5 with `fn_ratio=0.95`: threshold = pos - |pos| x margin, which we
+reproduce) are what we need, but it has no per-row exclusion (rules 3 and 4), it deduplicates and regroups rows by
+query text so the extra fields of our rows (label, group, origin_id, weight) cannot be carried through, and it does
+not say which candidate was dropped by which rule, which the data report and the false-negative experiment need.
+So this module keeps its semantics and adds the masks.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from seaembed.augment.config import HardNegativesConfig
+from seaembed.augment.filters import normalise
+from seaembed.augment.guide import unique_encode
+from seaembed.data.schema import TrainingExample
+
+REASONS = ("same-text", "same-group", "same-label", "fn-ratio")
+
+
+@dataclass
+class MiningStats:
+    """What mining saw, per task: candidates in the window, excluded per rule, rows short of negatives."""
+
+    candidates: Counter = field(default_factory=Counter)
+    excluded: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    mined: Counter = field(default_factory=Counter)
+    short_rows: Counter = field(default_factory=Counter)
+    # negatives taken that share the positive's group (only non-zero when exclude_same_group is off)
+    same_group_taken: Counter = field(default_factory=Counter)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"candidates": dict(self.candidates), "excluded": {t: dict(c) for t, c in self.excluded.items()},
+                "mined": dict(self.mined), "rows_short_of_negatives": dict(self.short_rows),
+                "same_group_negatives_taken": dict(self.same_group_taken)}
+
+
+def _extra(ex: TrainingExample, name: str) -> Any:
+    return (ex.model_extra or {}).get(name)
+
+
+def mine_task(examples: list[TrainingExample], model: Any, cfg: HardNegativesConfig, *, task: str,
+              stats: MiningStats, batch_size: int = 64) -> list[list[str]]:
+    """Mined negatives (texts) for each example of one task."""
+    import faiss
+
+    corpus = list(dict.fromkeys(ex.positive for ex in examples))
+    if len(corpus) < 2:
+        return [[] for _ in examples]
+    where = {text: i for i, text in enumerate(corpus)}
+    groups: list[set[str]] = [set() for _ in corpus]
+    labels: list[set[str]] = [set() for _ in corpus]
+    for ex in examples:
+        j = where[ex.positive]
+        if _extra(ex, "group"):
+            groups[j].add(str(_extra(ex, "group")))
+        if ex.label is not None:
+            labels[j].add(ex.label)
+    norm = [normalise(t) for t in corpus]
+    # symmetric tasks (both sides are sentences of the same kind) use the query prompt on both sides
+    doc_prompt = "query" if task == "bitext" else "passage"
+    docs = unique_encode(model, corpus, prompt=doc_prompt, batch_size=batch_size)
+    qs = unique_encode(model, [ex.query for ex in examples], prompt="query", batch_size=batch_size)
+    pos_scores = np.einsum("ij,ij->i", qs, docs[[where[ex.positive] for ex in examples]])
+    index = faiss.IndexFlatIP(docs.shape[1])
+    index.add(docs)
+    k = min(len(corpus), cfg.range_max + 1)
+    scores, found = index.search(qs, k)
+
+    out: list[list[str]] = []
+    for i, ex in enumerate(examples):
+        pos_j = where[ex.positive]
+        qn, pn = normalise(ex.query), norm[pos_j]
+        group = str(_extra(ex, "group")) if _extra(ex, "group") else None
+        have = list(ex.negatives)
+        want = max(0, cfg.num_negatives - len(have))
+        threshold = None
+        if cfg.fn_ratio is not None:
+            pos = float(pos_scores[i])
+            threshold = pos - abs(pos) * (1.0 - cfg.fn_ratio)
+        taken: list[str] = []
+        rank = -1
+        for score, j in zip(scores[i], found[i], strict=True):
+            if j < 0 or j == pos_j:
+                continue
+            rank += 1
+            if rank < cfg.range_min:
+                continue
+            if rank >= cfg.range_max or len(taken) >= want:
+                break
+            stats.candidates[task] += 1
+            reason = None
+            if norm[j] in (pn, qn) or corpus[j] in have:
+                reason = "same-text"
+            elif cfg.exclude_same_group and group is not None and group in groups[j]:
+                reason = "same-group"
+            elif cfg.exclude_same_label and ex.label is not None and ex.label in labels[j]:
+                reason = "same-label"
+            elif threshold is not None and float(score) > threshold:
+                reason = "fn-ratio"
+            if reason:
+                stats.excluded[task][reason] += 1
+                continue
+            if group is not None and group in groups[j]:
+                stats.same_group_taken[task] += 1
+            taken.append(corpus[j])
+        stats.mined[task] += len(taken)
+        if len(taken) < want:
+            stats.short_rows[task] += 1
+        out.append(taken)
+    return out
+
+
+def mine_hard_negatives(examples: list[TrainingExample], model: Any, cfg: HardNegativesConfig, *,
+                        batch_size: int = 64, show_progress: bool = False) -> tuple[list[TrainingExample], MiningStats]:
+    """The examples with mined negatives appended (tasks outside `cfg.tasks` pass through unchanged)."""
+    from tqdm.auto import tqdm
+
+    stats = MiningStats()
+    by_task: dict[str, list[int]] = defaultdict(list)
+    for i, ex in enumerate(examples):
+        if ex.task in cfg.tasks:
+            by_task[ex.task].append(i)
+    result = list(examples)
+    for task, idx in tqdm(sorted(by_task.items()), desc="hard negatives", disable=not show_progress):
+        rows = [examples[i] for i in idx]
+        mined = mine_task(rows, model, cfg, task=task, stats=stats, batch_size=batch_size)
+        for i, negs in zip(idx, mined, strict=True):
+            if negs:
+                result[i] = examples[i].model_copy(update={"negatives": list(examples[i].negatives) + negs})
+    return result, stats

@@ -1,0 +1,134 @@
+"""The normalised rows the readers produce, and the log of every row a stage drops (with its reason)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Product:
+    id: str
+    title: str
+    description: str = ""
+    category: list[str] = field(default_factory=list)  # path from root to leaf
+    attributes: dict[str, str] = field(default_factory=dict)
+    price: float | None = None
+    currency: str | None = None
+    brand: str | None = None
+    lang: str | None = None
+    source: str = "catalog"
+    where: str = ""  # file:line
+
+
+@dataclass
+class QueryLog:
+    query: str
+    item_ids: list[str]
+    lang: str | None = None
+    source: str = "query-log"
+    where: str = ""
+
+
+@dataclass
+class Labelled:
+    text: str
+    label: str
+    task: str = "classification"
+    lang: str | None = None
+    source: str = "labelled"
+    where: str = ""
+
+
+@dataclass
+class Relevance:
+    query: str
+    target: str  # an item id, an item text, or a category
+    label: int  # 1 relevant, 0 not
+    kind: str = "item"
+    lang: str | None = None
+    source: str = "relevance"
+    where: str = ""
+
+
+@dataclass
+class Parallel:
+    src: str
+    tgt: str
+    src_lang: str | None = None
+    tgt_lang: str | None = None
+    group: str | None = None
+    source: str = "parallel"
+    where: str = ""
+
+
+@dataclass
+class Review:
+    item_id: str
+    text: str
+    rating: float | None = None
+    lang: str | None = None
+    source: str = "reviews"
+    where: str = ""
+
+
+@dataclass
+class SourceData:
+    """Everything the readers read."""
+
+    products: list[Product] = field(default_factory=list)
+    query_logs: list[QueryLog] = field(default_factory=list)
+    labelled: list[Labelled] = field(default_factory=list)
+    relevance: list[Relevance] = field(default_factory=list)
+    parallel: list[Parallel] = field(default_factory=list)
+    reviews: list[Review] = field(default_factory=list)
+    rows_read: dict[str, int] = field(default_factory=dict)  # per source name
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: ([asdict(x) for x in v] if isinstance(v, list) else v) for k, v in self.__dict__.items()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SourceData:
+        kinds = {"products": Product, "query_logs": QueryLog, "labelled": Labelled, "relevance": Relevance,
+                 "parallel": Parallel, "reviews": Review}
+        return cls(**{k: [kinds[k](**x) for x in data.get(k, [])] for k in kinds}, rows_read=data.get("rows_read", {}))
+
+
+@dataclass
+class Drop:
+    """One dropped (or down-weighted) row: which stage, why, where it came from, and a short preview."""
+
+    stage: str
+    reason: str
+    where: str = ""
+    detail: str = ""
+    preview: str = ""
+
+
+class DropLog:
+    """Every row a stage drops, so that none is lost silently; the report counts them per reason."""
+
+    def __init__(self) -> None:
+        self.drops: list[Drop] = []
+
+    def add(self, stage: str, reason: str, *, where: str = "", detail: str = "", preview: str = "") -> None:
+        self.drops.append(Drop(stage, reason, where, detail, preview[:120]))
+
+    def extend(self, other: DropLog) -> None:
+        self.drops.extend(other.drops)
+
+    def counts(self) -> dict[str, int]:
+        return dict(Counter(f"{d.stage}: {d.reason}" for d in self.drops))
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [asdict(d) for d in self.drops]
+
+    @classmethod
+    def from_json(cls, rows: list[dict[str, Any]]) -> DropLog:
+        log = cls()
+        log.drops = [Drop(**r) for r in rows]
+        return log
+
+    def __len__(self) -> int:
+        return len(self.drops)

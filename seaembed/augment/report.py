@@ -1,0 +1,110 @@
+"""The data report (JSON + Markdown): counts per task, language and source; dropped rows per reason (malformed rows
+with their file:line); duplicates; length distributions; hard-negative mining numbers."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seaembed.atomic import write_json, write_text
+from seaembed.augment.records import DropLog
+from seaembed.data.schema import TrainingExample
+
+BUCKETS = (0, 10, 20, 40, 80, 160, 320, 640, 1280)
+
+
+def length_stats(lengths: list[int]) -> dict[str, Any]:
+    """count, min, p10, p50, p90, max, mean and a histogram (chars) of a list of lengths."""
+    if not lengths:
+        return {"count": 0}
+    a = np.asarray(lengths)
+    edges = list(BUCKETS) + [max(int(a.max()) + 1, BUCKETS[-1] + 1)]
+    hist, _ = np.histogram(a, bins=edges)
+    return {"count": int(a.size), "min": int(a.min()), "p10": float(np.percentile(a, 10)),
+            "p50": float(np.percentile(a, 50)), "p90": float(np.percentile(a, 90)), "max": int(a.max()),
+            "mean": round(float(a.mean()), 1),
+            "histogram": {f"{lo}-{hi - 1}": int(n) for lo, hi, n in zip(edges[:-1], edges[1:], hist, strict=True)}}
+
+
+def build_report(examples: list[TrainingExample], drops: DropLog, *, extra: dict[str, Any] | None = None) -> dict:
+    """The report as a JSON-able dict."""
+    by = {
+        "task": Counter(ex.task for ex in examples),
+        "lang": Counter(ex.lang or "und" for ex in examples),
+        "source": Counter(ex.source or "?" for ex in examples),
+        "task_lang": Counter(f"{ex.task} / {ex.lang or 'und'}" for ex in examples),
+    }
+    counts = drops.counts()
+    malformed = [d for d in drops.drops if d.reason == "malformed row"]
+    return {
+        "examples": len(examples),
+        "counts": {k: dict(v.most_common()) for k, v in by.items()},
+        "with_negatives": sum(1 for ex in examples if ex.negatives),
+        "negatives_per_example": round(float(np.mean([len(ex.negatives) for ex in examples])), 2) if examples else 0,
+        "down_weighted": sum(1 for ex in examples if ex.weight < 1.0),
+        "dropped": {"total": len(drops), "per_reason": dict(sorted(counts.items(), key=lambda kv: -kv[1]))},
+        "duplicates": sum(n for k, n in counts.items() if k.endswith(": duplicate")),
+        "malformed_rows": [{"where": d.where, "detail": d.detail} for d in malformed],
+        "lengths": {"query": length_stats([len(ex.query) for ex in examples]),
+                    "positive": length_stats([len(ex.positive) for ex in examples])},
+        "lengths_per_task": {t: {"query_p50": length_stats([len(e.query) for e in examples if e.task == t])["p50"],
+                                 "positive_p50": length_stats([len(e.positive) for e in examples
+                                                               if e.task == t])["p50"]} for t in by["task"]},
+        "drops": drops.to_json(),
+        **(extra or {}),
+    }
+
+
+def _table(counter: dict[str, int], head: str) -> list[str]:
+    lines = [f"| {head} | rows |", "|---|---:|"]
+    lines += [f"| {k} | {v:,} |" for k, v in counter.items()]
+    return lines
+
+
+def render_markdown(report: dict, *, max_listed: int = 50) -> str:
+    """A readable Markdown version of the report."""
+    lines = ["# Training-data report", "", f"**{report['examples']:,} examples**, "
+             f"{report['with_negatives']:,} with hard negatives ({report['negatives_per_example']} per example), "
+             f"{report['down_weighted']:,} down-weighted; {report['dropped']['total']:,} rows dropped, "
+             f"of which {report['duplicates']:,} duplicates.", ""]
+    for key, head in (("task", "task"), ("lang", "language"), ("source", "source"), ("task_lang", "task / language")):
+        lines += [f"## Per {head}", ""] + _table(report["counts"][key], head) + [""]
+    lines += ["## Dropped rows per reason", ""] + _table(report["dropped"]["per_reason"], "stage: reason") + [""]
+    malformed = report["malformed_rows"]
+    lines += [f"## Malformed rows ({len(malformed)})", ""]
+    lines += [f"- `{m['where']}`: {m['detail']}" for m in malformed[:max_listed]]
+    if len(malformed) > max_listed:
+        lines.append(f"- ... and {len(malformed) - max_listed} more (all in report.json)")
+    flagged = [d for d in report["drops"] if d["stage"].startswith("self-validation")]
+    lines += ["", f"## Self-validation ({len(flagged)} rows flagged)", ""]
+    lines += [f"- {d['stage']}: {d['reason']} ({d['detail']}) `{d['where']}`: {d['preview']}" for d in flagged[:max_listed]]
+    lines += ["", "## Lengths (characters)", "", "| field | count | min | p10 | p50 | p90 | max | mean |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, s in report["lengths"].items():
+        if s.get("count"):
+            lines.append(f"| {name} | {s['count']:,} | {s['min']} | {s['p10']:.0f} | {s['p50']:.0f} | "
+                         f"{s['p90']:.0f} | {s['max']} | {s['mean']} |")
+    for name, s in report["lengths"].items():
+        if s.get("count"):
+            lines += ["", f"{name} length histogram: " + ", ".join(f"{k}: {v}" for k, v in s["histogram"].items() if v)]
+    if "hard_negatives" in report:
+        hn = report["hard_negatives"]
+        lines += ["", "## Hard-negative mining", "", "| task | candidates | mined | excluded | short rows |",
+                  "|---|---:|---:|---|---:|"]
+        for task, n in hn.get("candidates", {}).items():
+            excl = ", ".join(f"{k} {v}" for k, v in hn.get("excluded", {}).get(task, {}).items()) or "-"
+            lines.append(f"| {task} | {n:,} | {hn['mined'].get(task, 0):,} | {excl} | "
+                         f"{hn['rows_short_of_negatives'].get(task, 0):,} |")
+    if "stages" in report:
+        lines += ["", "## Stages", "", "| stage | seconds | skipped |", "|---|---:|---|"]
+        lines += [f"| {k} | {v.get('seconds', '')} | {v.get('skipped', False)} |" for k, v in report["stages"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(report: dict, out_dir: str | Path) -> tuple[Path, Path]:
+    """Write `report.json` and `report.md` (atomically) into `out_dir`."""
+    out_dir = Path(out_dir)
+    return write_json(out_dir / "report.json", report), write_text(out_dir / "report.md", render_markdown(report))

@@ -1,0 +1,42 @@
+"""Translation backends (one per file) behind the `Translator` protocol, a sqlite cache, and the augmentation step.
+
+`make_translator(cfg, cache_dir)` builds the configured backend wrapped in the disk cache.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from seaembed.augment.translate.base import Translator
+from seaembed.augment.translate.cache import CachedTranslator, TranslationCache
+
+__all__ = ["CachedTranslator", "TranslationCache", "Translator", "make_backend", "make_translator"]
+
+
+def make_backend(cfg) -> Translator:
+    """The raw backend named by a `BackendConfig`."""
+    if cfg.kind == "openai":
+        from seaembed.augment.translate.openai_chat import ChatClient, OpenAITranslator
+
+        return OpenAITranslator(ChatClient.from_config(cfg), batch_size=cfg.batch_size)
+    if cfg.kind == "hf":
+        from seaembed.augment.translate.hf_seq2seq import HFSeq2SeqTranslator
+        from seaembed.errors import ConfigError
+
+        if not cfg.model_path:
+            raise ConfigError("translate.backend: kind 'hf' needs model_path (a hub id or a local directory)")
+        return HFSeq2SeqTranslator(cfg.model_path, device=cfg.device, batch_size=cfg.batch_size,
+                                   max_new_tokens=cfg.max_new_tokens)
+    if cfg.kind == "apertium":
+        from seaembed.augment.translate.apertium import ApertiumTranslator
+
+        return ApertiumTranslator()
+    from seaembed.augment.translate.dictionary import DictionaryCodeSwitcher
+
+    return DictionaryCodeSwitcher(cfg.dict_path, fraction=cfg.fraction, seed=cfg.seed)
+
+
+def make_translator(cfg, cache_dir: str | Path) -> CachedTranslator:
+    """The configured backend behind the translation cache at `cache_dir/translations.sqlite`."""
+    cache = TranslationCache(Path(cache_dir) / "translations.sqlite")
+    return CachedTranslator(make_backend(cfg), cache, batch_size=max(cfg.batch_size, 1) * 4)
