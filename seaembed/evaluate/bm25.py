@@ -68,7 +68,8 @@ def _bigrams(run: str) -> list[str]:
 
 def tokenize(text: str, lang: str | None = None) -> list[str]:
     """Language-aware BM25 tokens of `text` (see the module docstring for the rule per script)."""
-    text = unicodedata.normalize("NFKC", text).lower()
+    # NFKC splits Thai SARA AM (and Lao AM) into NIKHAHIT + SARA AA, which breaks dictionary segmentation: undo it.
+    text = unicodedata.normalize("NFKC", text).lower().replace("\u0e4d\u0e32", "\u0e33").replace("\u0ecd\u0eb2", "\u0eb3")
     tokens: list[str] = []
     for m in _TOKEN_RE.finditer(text):
         if m.lastgroup == "thai":

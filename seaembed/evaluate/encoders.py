@@ -56,8 +56,7 @@ class SentenceTransformerEncoder:
 
     def __init__(self, model: Any, *, name: str | None = None, batch_size: int = 32, show_progress: bool = False):
         self.model = model
-        self.name = name or str(getattr(model, "model_card_data", None) and model.model_card_data.base_model or
-                                "model")
+        self.name = name or "model"
         self.batch_size = batch_size
         self.show_progress = show_progress
         self._fingerprint: str | None = None
@@ -139,7 +138,7 @@ class CachedEncoder:
         self.inner = inner
         self.name = inner.name
         self.fingerprint = inner.fingerprint
-        self.cache = cache or EmbeddingCache(self.fingerprint)
+        self.cache = cache if cache is not None else EmbeddingCache(self.fingerprint)
         self.hits = 0
         self.misses = 0
 

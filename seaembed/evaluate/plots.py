@@ -77,9 +77,12 @@ def delta_plot(results: dict[str, Any]) -> bytes | None:
                 ref = b.get("metrics", {}) if lang == "all" else b.get("per_lang", {}).get(lang, {})
                 ours = m.get(metric)
                 deltas[name].append(np.nan if ours is None or ref.get(metric) is None else ours - ref[metric])
-    usable = {n: v for n, v in deltas.items() if not np.all(np.isnan(v))}
+    usable = {n: np.asarray(v, dtype=float) for n, v in deltas.items() if not np.all(np.isnan(v))}
     if not labels or not usable:
         return None
+    keep = ~np.all(np.isnan(np.stack(list(usable.values()))), axis=0)  # rows no baseline could score
+    labels = [lab for lab, k in zip(labels, keep, strict=True) if k]
+    usable = {n: v[keep] for n, v in usable.items()}
     plt = _plt()
     fig, ax = plt.subplots(figsize=(8, max(2.5, 0.22 * len(labels) * len(usable) + 1)))
     y = np.arange(len(labels))

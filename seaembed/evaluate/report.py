@@ -77,7 +77,7 @@ def _html_table(header: list[str], rows: list[list[str]], first_score_col: int) 
     body = []
     for r in rows:
         scores = [float(c) for c in r[first_score_col:] if c != "–"]
-        best = max(scores) if scores else None
+        best = max(scores) if len(scores) > 1 else None
         cells = []
         for i, c in enumerate(r):
             cls = ""
@@ -101,7 +101,8 @@ h1{font-size:1.6rem;margin-bottom:.2rem} h2{margin-top:2rem;border-bottom:1px so
 .sub{color:#57606a} table{border-collapse:collapse;margin:.8rem 0;font-size:.92rem}
 th,td{border:1px solid #d0d7de;padding:.3rem .6rem;text-align:left} th{background:#f6f8fa}
 td.num{text-align:right;font-variant-numeric:tabular-nums} td.best{font-weight:700;background:#dafbe1}
-img{max-width:100%;margin:.5rem 0} .note{color:#57606a;font-size:.88rem} code{background:#f6f8fa;padding:0 .2rem}
+img{max-width:100%;margin:.5rem 0} .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(480px,1fr));
+gap:0 1.5rem} .grid h3{font-size:1rem;margin:.8rem 0 0} .note{color:#57606a;font-size:.88rem} code{background:#f6f8fa;padding:0 .2rem}
 """
 
 
@@ -118,14 +119,17 @@ def render_html(results: dict[str, Any]) -> str:
     delta = delta_plot(results)
     if delta:
         parts += ["<h2>Model minus baselines</h2>", _img(delta, "delta plot")]
-    parts.append("<h2>Per task and language</h2>")
+    parts.append("<h2>Per task and language</h2><div class='grid'>")
     for task, entry in results["tasks"].items():
+        parts.append("<div>")
         parts.append(f"<h3>{esc(task)} <span class='note'>({esc(entry['type'])}, {esc(entry['main_metric'])}; "
                      f"{esc(', '.join(f'{k} {v}' for k, v in entry.get('size', {}).items()))})</span></h3>")
         parts.append(_img(per_lang_bars(results, task), f"{task} per language"))
         m = entry["metrics"]
         if m.get("threshold_source") == "test":
             parts.append("<p class='note'>No dev split: the threshold is the best one on test (optimistic).</p>")
+        parts.append("</div>")
+    parts.append("</div>")
     header, rows = lang_rows(results)
     if rows:
         parts += ["<h2>Per-language table</h2>", _html_table(header, rows, first_score_col=2)]
