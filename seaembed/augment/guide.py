@@ -30,14 +30,17 @@ def encode(model: Any, texts: Sequence[str], *, prompt: Literal["query", "passag
     if not texts:
         dim = model.get_sentence_embedding_dimension() or 0
         return np.zeros((0, dim), dtype=np.float32)
+    from sentence_transformers import SentenceTransformer
+
     try:
         from seaembed.models.encode import encode as shared_encode
     except ImportError:
         shared_encode = None
-    if shared_encode is not None:
+    if shared_encode is not None and isinstance(model, SentenceTransformer):
         return np.asarray(shared_encode(model, list(texts), prompt=prompt, batch_size=batch_size,
                                         show_progress=show_progress), dtype=np.float32)
-    prompt_name = prompt if prompt and prompt in (model.prompts or {}) else None
+    # any object with a sentence-transformers-like `encode` (e.g. a test double) works too
+    prompt_name = prompt if prompt and prompt in (getattr(model, "prompts", None) or {}) else None
     emb = model.encode(list(texts), prompt_name=prompt_name, batch_size=batch_size, normalize_embeddings=True,
                        convert_to_numpy=True, show_progress_bar=show_progress)
     return np.asarray(emb, dtype=np.float32)

@@ -7,6 +7,7 @@ decide by script too). Restricting lingua to the languages we care about makes i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -17,6 +18,26 @@ LINGUA_NAMES = {"en": "ENGLISH", "id": "INDONESIAN", "ms": "MALAY", "vi": "VIETN
 SCRIPT_LANGS = {"km": ((0x1780, 0x17FF), (0x19E0, 0x19FF)), "my": ((0x1000, 0x109F), (0xAA60, 0xAA7F)),
                 "th": ((0x0E00, 0x0E7F),)}
 DEFAULT_LANGS = ("en", "id", "ms", "vi", "th", "tl", "km", "my")
+
+# Indonesian and Malay share most of their vocabulary, and lingua confuses them on short texts (measured on TALPCo:
+# ~63% of Indonesian sentences right). Words that differ between the standard languages break the tie.
+ID_MARKERS = frozenset("""mau bisa nggak gak enggak ga banget aja udah uang sepatu kantor mobil sepeda ponsel karena
+harus kapan kok dong sih pacar kemarin besok teman senang mengerti butuh coba toko celana handuk kulkas tas kaos
+gratis libur dokter universitas polisi kamar bertemu ketemu jeruk sendok pisang gimana kenapa gimana cewek cowok
+tolong kalian bapak ibu saudara""".split())
+MS_MARKERS = frozenset("""mahu boleh tak sahaja wang kasut pejabat basikal telefon kerana mesti bila esok semalam
+kawan faham guna cuba kedai seluar tuala beg percuma cuti doktor universiti kanak-kanak awak hendak nak amat polis
+hospital bas teksi lori encik cik puan tandas bilik berjumpa membeli-belah
+""".split())
+_TOKEN = re.compile(r"[a-z]+(?:-[a-z]+)*")
+
+
+def id_or_ms(text: str) -> str | None:
+    """'id' or 'ms' when the text's marker words lean one way, else None."""
+    words = _TOKEN.findall(text.lower())
+    n_id = sum(w in ID_MARKERS for w in words)
+    n_ms = sum(w in MS_MARKERS for w in words)
+    return "id" if n_id > n_ms else "ms" if n_ms > n_id else None
 
 
 def script_language(text: str, *, min_share: float = 0.3) -> str | None:
@@ -63,7 +84,10 @@ def detect_languages(texts: Sequence[str], langs: Sequence[str] = DEFAULT_LANGS)
         return out
     found = detector.detect_languages_in_parallel_of([texts[i] for i in todo])
     for i, lang in zip(todo, found, strict=True):
-        out[i] = None if lang is None else lang.iso_code_639_1.name.lower()
+        code = None if lang is None else lang.iso_code_639_1.name.lower()
+        if code in ("id", "ms") and "id" in langs and "ms" in langs:
+            code = id_or_ms(texts[i]) or code
+        out[i] = code
     return out
 
 

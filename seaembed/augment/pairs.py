@@ -129,7 +129,7 @@ def relevance(rows: Iterable[Relevance], by_id: dict[str, Product], drops: DropL
         grouped[(r.kind, r.query)].append(r)
     out = []
     for (kind, query), items in grouped.items():
-        def text_of(r: Relevance) -> str:
+        def text_of(r: Relevance, kind: str = kind) -> str:
             p = by_id.get(r.target) if kind == "item" else None
             return p.title if p is not None else r.target
         negatives = list(dict.fromkeys(text_of(r) for r in items if r.label == 0))

@@ -100,7 +100,7 @@ def self_validate(examples: list[TrainingExample], model: Any, cfg: SelfValidati
         if cfg.tasks is None or ex.task in cfg.tasks:
             by_task[(ex.task, ex.label is not None)].append(i)
     verdicts: list[Verdict] = []
-    for (task, has_label), idx in sorted(by_task.items()):
+    for (_task, has_label), idx in sorted(by_task.items()):
         rows = [examples[i] for i in idx]
         if has_label:
             emb = unique_encode(model, [ex.query for ex in rows], prompt="query", batch_size=batch_size)

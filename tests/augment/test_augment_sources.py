@@ -1,0 +1,76 @@
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from seaembed.augment.config import DataConfig
+from seaembed.augment.records import DropLog
+from seaembed.augment.sources import read_sources
+from seaembed.errors import InputError
+
+
+@pytest.fixture
+def _read(make_config):
+    def read(sources, **over):
+        raw = make_config("unused")
+        raw.update(over)
+        drops = DropLog()
+        return read_sources(DataConfig.model_validate(raw), sources, drops), drops
+    return read
+
+
+def test_readers_map_fields_and_normalise_rows(sources, _read):
+    data, _ = _read(sources)
+    by_id = {p.id: p for p in data.products}
+    assert sorted(by_id) == ["p1", "p2", "p3", "p4", "p5", "p6"]
+    assert by_id["p1"].category == ["Fashion", "Sepatu", "Sepatu Lari"]
+    assert by_id["p6"].attributes == {"warna": "putih", "kapasitas": "2L"}  # "k: v; k: v" string form
+    assert [q.item_ids for q in data.query_logs] == [["p1"], ["p3", "p404"]]
+    assert [(r.text, r.label, r.lang) for r in data.labelled][0] == ("produk bagus banget", "positive", "id")
+    assert [(r.target, r.label) for r in data.relevance] == [("p1", 1), ("p2", 0), ("p6", 0)]
+    assert data.parallel[0].group == data.parallel[1].group == "parallel:7"
+    assert [r.item_id for r in data.reviews] == ["p1"]  # the 1-star review is below min_rating
+    assert data.rows_read["catalog"] == 6
+
+
+def test_missing_languages_are_detected(sources, _read):
+    data, _ = _read(sources)
+    by_id = {p.id: p for p in data.products}
+    assert by_id["p4"].lang == "vi" and by_id["p5"].lang == "en"  # no lang field in the file
+    assert by_id["p1"].lang == "id"  # given
+
+
+def test_every_malformed_row_is_reported_with_file_and_line(sources, _read):
+    _, drops = _read(sources)
+    malformed = {d.where: d.detail for d in drops.drops if d.reason == "malformed row"}
+    catalog, relevance = str(sources / "catalog.jsonl"), str(sources / "relevance.jsonl")
+    assert "invalid JSON" in malformed[f"{catalog}:4"]
+    assert malformed[f"{catalog}:8"] == "field 'title': missing or empty"
+    assert "expected 0 or 1" in malformed[f"{relevance}:4"]
+    assert len(malformed) == 3
+    assert drops.counts()["read: malformed row"] == 3
+    assert drops.counts()["read: review rating below min_rating"] == 1
+
+
+def test_errors_raise_mode_stops_at_the_first_bad_row(sources, _read):
+    with pytest.raises(InputError, match=r"catalog.jsonl:4"):
+        _read(sources, errors="raise")
+
+
+def test_csv_and_parquet_catalogs(tmp_path):
+    rows = [{"sku": "a1", "name": "Kaos Polos Hitam", "kategori": "Fashion/Kaos", "attrs": json.dumps({"bahan": "katun"}),
+             "harga": "75,000"}]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "c.parquet")
+    (tmp_path / "c.csv").write_text("sku;name;kategori;attrs;harga\na2;Kemeja Putih;Fashion/Kemeja;;oops\n",
+                                    encoding="utf-8")
+    fields = {"id": "sku", "title": "name", "category": "kategori", "attributes": "attrs", "price": "harga"}
+    cfg = DataConfig.model_validate({"sources": {"catalogs": [
+        {"path": "c.parquet", "fields": fields, "category_sep": "/", "lang": "id"},
+        {"path": "c.csv", "fields": fields, "category_sep": "/", "lang": "id"}]}})
+    drops = DropLog()
+    data = read_sources(cfg, tmp_path, drops)
+    assert [(p.id, p.category, p.attributes, p.price) for p in data.products] == [
+        ("a1", ["Fashion", "Kaos"], {"bahan": "katun"}, 75000.0)]
+    assert [(d.where, d.detail) for d in drops.drops] == [
+        (f"{tmp_path / 'c.csv'}:2", "field 'price': expected a number, got 'oops'")]
