@@ -79,7 +79,8 @@ class SentenceTransformerEncoder:
     def encode(self, texts: Sequence[str], prompt: str | None = None) -> np.ndarray:
         texts = list(texts)
         if not texts:
-            return np.zeros((0, self.model.get_sentence_embedding_dimension()), dtype=np.float32)
+            dim_of = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+            return np.zeros((0, dim_of()), dtype=np.float32)
         name = self.prompt_name(prompt)
         try:
             from seaembed.models.encode import encode as project_encode  # type: ignore[import-not-found]
