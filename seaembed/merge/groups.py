@@ -58,7 +58,8 @@ def classify(name: str) -> TensorGroup:
     groups: list[str] = []
     if any(_NORM_RE.search(p) for p in modules):
         groups.append("layernorm")
-    if any("attention" in p or "attn" in p for p in modules) or any(p in _ATTN_PARTS for p in modules):
+    non_norm = [p for p in modules if not _NORM_RE.search(p)]  # `post_attention_layernorm` is not attention
+    if any("attention" in p or "attn" in p or p in _ATTN_PARTS for p in non_norm):
         groups.append("attention")
     elif any(p in _MLP_PARTS for p in modules) or (layer is not None and "output" in modules):
         # BERT's block output (`layer.N.output.dense`) is the MLP's second projection
