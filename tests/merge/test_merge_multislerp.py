@@ -37,10 +37,10 @@ def test_result_is_the_karcher_mean_and_norm_is_the_weighted_mean():
     xs = [torch.randn(50) * s for s in (1.0, 2.0, 0.5)]
     w = [0.5, 0.3, 0.2]
     out = multislerp(xs, w)
-    assert out.norm().item() == pytest.approx(sum(wi * x.norm().item() for wi, x in zip(w, xs)), rel=1e-5)
+    assert out.norm().item() == pytest.approx(sum(wi * x.norm().item() for wi, x in zip(w, xs, strict=True)), rel=1e-5)
     mu = (out / out.norm()).double()
     grad = torch.zeros(50, dtype=torch.float64)  # weighted sum of log maps vanishes at the Karcher mean
-    for wi, x in zip(w, xs):
+    for wi, x in zip(w, xs, strict=True):
         u = (x / x.norm()).double()
         cos = float(u @ mu)
         theta = math.acos(max(-1.0, min(1.0, cos)))
