@@ -67,7 +67,15 @@ def add_lora(model, r: int, alpha: int, dropout: float, target_modules: list[str
         raise ConfigError(f"lora.target_modules {target_modules} match no module of the model "
                           f"(module names include {sorted(present)[:12]})")
     config = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=targets, bias="none")
-    transformer.auto_model = get_peft_model(transformer.auto_model, config)
+    _set_backbone(transformer, get_peft_model(transformer.auto_model, config))
+
+
+def _set_backbone(transformer, backbone) -> None:
+    """Replace the HF model inside a sentence-transformers Transformer module (`auto_model` is read-only in ST 6)."""
+    if isinstance(getattr(type(transformer), "auto_model", None), property):
+        transformer.model = backbone
+    else:
+        transformer.auto_model = backbone
 
 
 def merge_lora(model) -> bool:
@@ -76,7 +84,7 @@ def merge_lora(model) -> bool:
 
     transformer = model[0]
     if isinstance(transformer.auto_model, PeftModel):
-        transformer.auto_model = transformer.auto_model.merge_and_unload()
+        _set_backbone(transformer, transformer.auto_model.merge_and_unload())
         return True
     return False
 

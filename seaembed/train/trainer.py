@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +54,9 @@ class _ExamplesSeenCallback(TrainerCallback):
 
     def on_step_end(self, args, state, control, **kwargs):
         self.trainer.flush_step_log(state)
+        delay = float(os.environ.get("SEAEMBED_TRAIN_STEP_DELAY", "0") or 0)
+        if delay > 0:  # slows a run down on purpose, so tests can kill it mid-way
+            time.sleep(delay)
 
 
 class SeaembedTrainer(SentenceTransformerTrainer):
@@ -81,7 +86,7 @@ class SeaembedTrainer(SentenceTransformerTrainer):
         if self.examples_log is None or not self._step_ids:
             return
         rank, _ = _rank_world()
-        self.examples_log.append({"step": state.global_step, "epoch": int(state.epoch + 1e-9) if state.epoch else 0,
+        self.examples_log.append({"step": state.global_step, "epoch": max(0, math.ceil((state.epoch or 0) - 1e-6) - 1),
                                   "rank": rank, "ids": self._step_ids, "candidates": self._step_candidates})
         self._step_ids, self._step_candidates = [], None
 
@@ -268,6 +273,7 @@ def train(config: TrainConfig, *, progress: bool = True) -> Path:
         _fill_model_card(model, config, data, loss)
         with atomic_dir(model_dir) as tmp:
             model.save(str(tmp))
+            _insert_card_section(tmp / "README.md", card_section(config, data, loss, trainer.state.log_history))
         write_json(out / "class_keys.json", data.class_keys.to_dict())
         write_json(out / "train_summary.json", {
             "model": str(config.model), "train_files": [str(p) for p in config.train_files],
@@ -283,18 +289,39 @@ def train(config: TrainConfig, *, progress: bool = True) -> Path:
 
 
 def _fill_model_card(model, config: TrainConfig, data, loss) -> None:
-    """Add what sentence-transformers' card cannot know: the base source, the data files and tasks."""
+    """Name and tag the card sentence-transformers generates (its body comes from the trainer's callback)."""
     card = model.model_card_data
     try:
         card.model_name = f"seaembed fine-tune of {config.model}"
         if not str(config.model).startswith("packaged:") and not Path(str(config.model)).exists():
             card.base_model = str(config.model)
         card.tags = sorted(set((card.tags or []) + ["seaembed", "class-aware-masking"]))
-        lines = [f"- `{Path(p).name}`" for p in config.train_files]
-        tasks = ", ".join(f"{t} ({n})" for t, n in sorted(data.tasks.items()))
-        card.model_description = (
-            f"Fine-tuned with seaembed from `{config.model}` on {data.n_examples} training examples "
-            f"(tasks: {tasks}) from:\n" + "\n".join(lines) +
-            f"\n\nLoss: `{type(loss).__name__}` {json.dumps(loss.get_config_dict(), default=str)}.")
     except Exception as e:  # the card is informative; never fail a finished training run over it
         logger.warning("could not fill the model card: %s", e)
+
+
+def card_section(config: TrainConfig, data, loss, log_history: list[dict]) -> str:
+    """The seaembed section of the model card: base model, data, loss, last dev evaluation."""
+    lines = ["## seaembed training", "",
+             f"- **Base model:** `{config.model}`",
+             f"- **Training data:** {data.n_examples} examples from " +
+             ", ".join(f"`{Path(p).name}`" for p in config.train_files),
+             "- **Examples per task:** " + ", ".join(f"{t}: {n}" for t, n in sorted(data.tasks.items())),
+             f"- **Loss:** `{type(loss).__name__}` `{json.dumps(loss.get_config_dict(), default=str)}` "
+             "(InfoNCE with Class-Aware Masking; see seaembed docs/training.md)",
+             f"- **Batch size:** {config.batch_size}, lr {config.learning_rate}, {config.scheduler} schedule, "
+             f"warm-up ratio {config.warmup_ratio}, LoRA: {'r=%d' % config.lora.r if config.lora else 'no'}"]
+    evals = [h for h in log_history if any(k.startswith("eval_") and k.endswith("accuracy@1") for k in h)]
+    if evals:
+        last = evals[-1]
+        lines += ["", f"Dev evaluation at step {last.get('step')}:", "", "| metric | value |", "|---|---|"]
+        lines += [f"| {k[5:]} | {v:.4f} |" for k, v in sorted(last.items())
+                  if k.startswith("eval_") and isinstance(v, float) and ("accuracy@1" in k or "ndcg@10" in k)]
+    return "\n".join(lines) + "\n"
+
+
+def _insert_card_section(readme: Path, section: str) -> None:
+    text = readme.read_text(encoding="utf-8") if readme.exists() else ""
+    marker = "\n## Model Details"
+    text = text.replace(marker, "\n" + section + marker, 1) if marker in text else text + "\n" + section
+    readme.write_text(text, encoding="utf-8")

@@ -55,9 +55,13 @@ def gather_with_grad(t: Tensor, layout: GatherLayout) -> Tensor:
     """Gather rows from every rank (padded to `layout.rows_per_rank`); gradients reach the owning rank."""
     if not is_distributed():
         return t
+    import warnings
+
     import torch.distributed.nn as dist_nn
 
-    return torch.cat(dist_nn.all_gather(_pad_rows(t, layout.rows_per_rank)), dim=0)
+    with warnings.catch_warnings():  # deprecated in torch 2.13 in favour of a private API; still the public one
+        warnings.simplefilter("ignore", FutureWarning)
+        return torch.cat(dist_nn.all_gather(_pad_rows(t, layout.rows_per_rank)), dim=0)
 
 
 def gather_no_grad(t: Tensor, layout: GatherLayout, fill: int = -1) -> Tensor:
