@@ -478,9 +478,14 @@ def read_sib(ds: Path, code: str, split: str) -> list[dict]:
         return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
 
 
-def build_sib_task(root: Path, ds: Path) -> None:
+def sib_task_train_ids(ds: Path) -> set[str]:
+    """The SIB-200 train sentences used as the topic task's train split (kept out of parallel.jsonl)."""
     eng_train = read_sib(ds, "eng_Latn", "train")
-    train_ids = set(sorted((r["index_id"] for r in eng_train), key=lambda i: h("sib-task", i))[:SIB_TASK_TRAIN_IDS])
+    return set(sorted((r["index_id"] for r in eng_train), key=lambda i: h("sib-task", i))[:SIB_TASK_TRAIN_IDS])
+
+
+def build_sib_task(root: Path, ds: Path) -> None:
+    train_ids = sib_task_train_ids(ds)
     train, test = [], []
     for code, lang in SIB_LANGS.items():
         train += [{"id": f"sib200-{r['index_id']}-{lang}", "text": r["text"], "label": r["category"], "lang": lang}
@@ -507,16 +512,20 @@ def read_talpco(ds: Path, code: str) -> dict[int, str]:
 def build_talpco(root: Path, ds: Path) -> list[dict]:
     """Write the bitext task (held-out ids); return the training pairs (the other ids)."""
     eng = read_talpco(ds, "eng")
+    langs = {code: read_talpco(ds, code) for code in TALPCO_LANGS}
+    # TALPCo repeats some sentences under several ids: a training pair whose sentence (in any language) is also a
+    # held-out sentence is dropped, so the bitext task is unseen text, not only unseen ids.
+    held_texts = {norm_title(t) for texts in [eng, *langs.values()] for i, t in texts.items() if i >= TALPCO_HELDOUT_FROM}
     pairs, training = [], []
     for code, lang in TALPCO_LANGS.items():
-        other = read_talpco(ds, code)
+        other = langs[code]
         for i in sorted(set(eng) & set(other)):
             if not eng[i] or not other[i]:
                 continue
             row = {"src": eng[i], "tgt": other[i], "src_lang": "en", "tgt_lang": lang}
             if i >= TALPCO_HELDOUT_FROM:
                 pairs.append({"id": f"talpco-{i}", **row})
-            else:
+            elif norm_title(eng[i]) not in held_texts and norm_title(other[i]) not in held_texts:
                 training.append({**row, "group": f"talpco-{i}", "source": "talpco"})
     write_task(root, "talpco-bitext", {
         "type": "bitext", "group": "general", "languages": ["en", *TALPCO_LANGS.values()], "main_metric": "f1",
@@ -530,7 +539,8 @@ def build_talpco(root: Path, ds: Path) -> list[dict]:
 # ---------------------------------------------------------------------------------------------- training files
 def sib_parallel(ds: Path) -> list[dict]:
     eng = {r["index_id"]: r["text"] for r in read_sib(ds, "eng_Latn", "train")}
-    ids = sorted(eng, key=lambda i: h("sib-parallel", i))[:SIB_PARALLEL_IDS]
+    task_ids = sib_task_train_ids(ds)
+    ids = sorted((i for i in eng if i not in task_ids), key=lambda i: h("sib-parallel", i))[:SIB_PARALLEL_IDS]
     out = []
     for code, lang in SIB_LANGS.items():
         if lang == "en":
