@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from seaembed.augment.langid import DEFAULT_LANGS
 
@@ -167,6 +167,17 @@ class HardNegativesConfig(_Strict):
     exclude_same_group: bool = True
     tasks: list[str] = Field(default_factory=lambda: ["query-item", "query-category", "title-category",
                                                       "title-description", "review-item", "bitext"])
+
+    @model_validator(mode="after")
+    def _window(self) -> HardNegativesConfig:
+        if not 0 <= self.range_min < self.range_max:
+            raise ValueError(f"need 0 <= range_min < range_max, got {self.range_min} and {self.range_max}")
+        if self.num_negatives > self.range_max - self.range_min:
+            raise ValueError(f"num_negatives={self.num_negatives} does not fit the rank window "
+                             f"[{self.range_min}, {self.range_max})")
+        if self.fn_ratio is not None and not 0 < self.fn_ratio <= 1:
+            raise ValueError("fn_ratio must be in (0, 1]")
+        return self
 
 
 class SelfValidationConfig(_Strict):

@@ -28,7 +28,8 @@ def encode(model: Any, texts: Sequence[str], *, prompt: Literal["query", "passag
            batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
     """L2-normalised float32 embeddings (n, d) of `texts`, with the model's `query`/`passage` prompt if it has one."""
     if not texts:
-        dim = model.get_sentence_embedding_dimension() or 0
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        dim = get_dim() or 0
         return np.zeros((0, dim), dtype=np.float32)
     from sentence_transformers import SentenceTransformer
 

@@ -67,7 +67,7 @@ def label_verdicts(embeddings: np.ndarray, labels: list[str], cfg: SelfValidatio
             best = int(np.argmax(others))
             if pg < cfg.given_below and others[best] > cfg.other_above:
                 verdicts.append(Verdict(offset + int(row), "label contradicted",
-                                        f"P({y[row]!r})={pg:.2f}, P({classes[best]!r})={others[best]:.2f}"))
+                                        f"P({str(y[row])!r})={pg:.2f}, P({str(classes[best])!r})={others[best]:.2f}"))
     return verdicts, p_given
 
 

@@ -114,10 +114,17 @@ def _lang(rec: Record, src: SourceFile) -> str | None:
 
 def _records(src: SourceFile, base: Path | None, required: list[str], drops: DropLog,
              errors: str) -> Iterator[Record]:
+    """Records with the user's columns renamed to ours. The mapping is applied here, not by `iter_records`, so that
+    a mapped column wins over a column that already has our name (e.g. `category: category_path` in a file that
+    has both `category` and `category_path`)."""
     path = resolve_path(src.path, base)
     report = ReadReport()
-    yield from iter_records(path, fmt=src.format, field_map=src.fields, required=required, errors=errors,
-                            report=report, delimiter=src.delimiter, skip_blank=True)
+    for rec in iter_records(path, fmt=src.format, errors=errors, report=report, delimiter=src.delimiter,
+                            skip_blank=True):
+        data = dict(rec.data)
+        for ours, theirs in src.fields.items():
+            data[ours] = rec.data.get(theirs)
+        yield Record(rec.path, rec.line, data)
     for err in report.errors:
         drops.add(STAGE, "malformed row", where=f"{err.path}:{err.line}" if err.line else err.path,
                   detail=err.reason if err.field is None else f"field '{err.field}': {err.reason}")
@@ -130,6 +137,8 @@ def _convert(src: SourceFile, base: Path | None, required: list[str], drops: Dro
     rows = []
     for rec in _records(src, base, required, drops, errors):
         try:
+            for field_name in required:
+                rec.get(field_name)
             rows.append(make(rec, name))
         except InputError as e:
             if errors == "raise":
