@@ -87,9 +87,14 @@ class MergeSession:
         self.varying = [k for k in self.names if any(not torch.equal(self.params[k], sd[k]) for sd in tuned_sds)]
         self.base = {k: self.params[k].detach().clone() for k in self.varying}
         self.tuned = [{k: sd[k].detach() for k in self.varying} for sd in tuned_sds]
-        self.angles = self._angles() if method == "slerp" else {}
+        self.angles: dict[str, float] | None = None
 
-    def _angles(self) -> dict[str, float]:
+    def _angle_cache(self) -> dict[str, float]:
+        if self.angles is None:
+            self.angles = self.compute_angles() if len(self.tuned) == 1 else {}
+        return self.angles
+
+    def compute_angles(self) -> dict[str, float]:
         """Angle (degrees) between base and tuned direction of each changed tensor (nan for zero tensors)."""
         out = {}
         for k in self.varying:
@@ -97,38 +102,45 @@ class MergeSession:
             out[k] = math.degrees(theta) if not math.isnan(theta) else math.nan
         return out
 
-    def merged_tensor(self, key: str, t: float):
-        """The merged value of one parameter at weight t."""
+    def merged_tensor(self, key: str, t: float, method: str | None = None):
+        """The merged value of one parameter at weight t (by `method`, default the session's)."""
+        method = method or self.method
         a = self.base[key]
         others = [sd[key] for sd in self.tuned]
         if t == 0.0:
             return a.clone()
-        if self.method == "slerp":
+        if method == "slerp":
             if t == 1.0:
                 return others[0].clone().to(a.dtype)
             c0, c1, _, _ = slerp_coefficients(a, others[0], t, self.eps)
             return combine([a, others[0]], [c0, c1])
         w = [1.0 - t] + [t * wi for wi in self.weights]
-        if self.method == "linear":
+        if method == "linear":
             return linear_soup([a, *others], w)
         return multislerp([a, *others], w, eps=self.eps)
 
-    def apply(self, t: float | Mapping[str, object] | TSchedule) -> dict[str, Any]:
-        """Write the merge at weight(s) `t` into `self.model` in place; returns statistics of the merge."""
+    def apply(self, t: float | Mapping[str, object] | TSchedule, method: str | None = None) -> dict[str, Any]:
+        """Write the merge at weight(s) `t` into `self.model` in place; returns statistics of the merge.
+
+        `method` overrides the session's method for this call (e.g. to compare slerp and linear on one load).
+        """
         import torch
 
+        method = method or self.method
+        if method not in METHODS or (method == "slerp" and len(self.tuned) != 1):
+            raise SeaembedError(f"method {method!r} does not apply to this session ({len(self.tuned)} tuned models)")
         schedule = TSchedule.parse(t)
         schedule.check_covers(self.names)
         fallbacks = 0
         with torch.no_grad():
             for k in self.varying:
                 tk = schedule.t_for(k)
-                if self.method == "slerp" and 0.0 < tk < 1.0:
+                if method == "slerp" and 0.0 < tk < 1.0:
                     fallbacks += slerp_coefficients(self.base[k], self.tuned[0][k], tk, self.eps).fallback
-                self.params[k].copy_(self.merged_tensor(k, tk))
-        return self.stats(schedule, fallbacks)
+                self.params[k].copy_(self.merged_tensor(k, tk, method))
+        return self.stats(schedule, fallbacks, method)
 
-    def stats(self, schedule: TSchedule, fallbacks: int = 0) -> dict[str, Any]:
+    def stats(self, schedule: TSchedule, fallbacks: int = 0, method: str | None = None) -> dict[str, Any]:
         """What was merged: tensor counts, t per group, and (slerp) the angles between the parents."""
         per_group: dict[str, list[float]] = {}
         for k in self.names:
@@ -142,10 +154,11 @@ class MergeSession:
             "copied_from_base": len(self.copied),
             "t_by_group": {g: (ts[0] if len(set(ts)) == 1 else sorted(set(ts))) for g, ts in per_group.items()},
         }
-        if self.method == "slerp":
-            angles = [a for a in self.angles.values() if not math.isnan(a)]
+        if (method or self.method) == "slerp":
+            angles = [a for a in self._angle_cache().values() if not math.isnan(a)]
             out["lerp_fallbacks"] = fallbacks
             if angles:
                 out["angle_degrees"] = {"median": round(statistics.median(angles), 5),
                                         "max": round(max(angles), 5), "min": round(min(angles), 5)}
         return out
+
