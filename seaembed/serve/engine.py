@@ -180,7 +180,7 @@ class Engine:
             start = time.perf_counter()
             try:
                 vectors = self.backend.embed_ids([it[2] for it in live])
-            except Exception as e:  # noqa: BLE001 - a backend failure fails the requests, not the worker
+            except BaseException as e:  # noqa: BLE001 - a backend failure fails the requests, not the worker
                 log.exception("backend failed on a batch of %d", len(live))
                 self._fail(live, e)
                 continue

@@ -1,0 +1,132 @@
+"""The batching engine: batch planning, equality with unbatched results, order, token budget, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import numpy as np
+import pytest
+
+from seaembed.serve.backends.base import Backend
+from seaembed.serve.engine import BatchingConfig, Engine, EngineClosed, plan_batches
+
+
+class RecordingBackend(Backend):
+    """Embeds a sequence as a deterministic function of its ids and records every batch it sees."""
+
+    name = "fake"
+    dim = 8
+
+    def __init__(self, fail_on: int | None = None, delay: float = 0.0):
+        from types import SimpleNamespace
+
+        super().__init__(SimpleNamespace(pad_token_id=0), max_length=512, prompts={"query": "q: "})
+        self.batches: list[list[int]] = []
+        self.fail_on, self.delay = fail_on, delay
+
+    def tokenize(self, texts, prompt=None):
+        prefix = self.prompt_text(prompt)
+        return [[1] + [ord(c) % 97 + 2 for c in prefix + t] + [1] for t in texts]
+
+    def embed_ids(self, batch):
+        import time
+
+        if self.delay:
+            time.sleep(self.delay)
+        self.batches.append([len(s) for s in batch])
+        if self.fail_on is not None and any(len(s) == self.fail_on for s in batch):
+            raise RuntimeError("boom")
+        out = np.zeros((len(batch), self.dim), dtype=np.float32)
+        for i, s in enumerate(batch):
+            out[i, 0], out[i, 1], out[i, 2] = len(s), sum(s), s[1] if len(s) > 1 else 0
+        return out
+
+
+def test_plan_batches_respects_budget_and_covers_every_index():
+    lengths = [5, 40, 3, 17, 17, 90, 8, 2, 64]
+    batches = plan_batches(lengths, max_batch_tokens=64, max_batch_size=3)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    for b in batches:
+        longest = max(lengths[i] for i in b)
+        assert len(b) <= 3
+        assert len(b) * longest <= 64 or len(b) == 1
+        assert [lengths[i] for i in b] == sorted(lengths[i] for i in b)  # bucketed by length
+
+
+def test_batched_results_equal_unbatched_and_keep_order(onnx_backend):
+    texts = [f"sepatu lari {'ringan ' * (i % 7)}{i}" for i in range(40)]
+    engine = Engine(onnx_backend, BatchingConfig(max_batch_tokens=256, max_wait_ms=1))
+    try:
+        got, n_tokens = engine.embed_sync(texts, "query")
+    finally:
+        engine.close()
+    ids = onnx_backend.tokenize(texts, "query")
+    single = np.concatenate([onnx_backend.embed_ids([s]) for s in ids])
+    assert got.shape == (40, onnx_backend.dim)
+    np.testing.assert_allclose(got, single, atol=1e-5)
+    assert n_tokens == sum(len(s) for s in ids)
+
+
+def test_token_budget_is_respected_and_concurrent_requests_share_batches():
+    backend = RecordingBackend(delay=0.01)
+    engine = Engine(backend, BatchingConfig(max_batch_tokens=60, max_batch_size=64, max_wait_ms=20))
+    texts = [["a" * n for n in range(1, 12)], ["b" * 20, "c"], ["d" * 5] * 6]
+
+    async def run():
+        return await asyncio.gather(*[engine.embed(t) for t in texts])
+
+    try:
+        results = asyncio.run(run())
+    finally:
+        engine.close()
+    for t, (vecs, n_tok) in zip(texts, results, strict=True):
+        assert [int(v) for v in vecs[:, 0]] == [len(s) + 2 for s in t]  # row i is text i
+        assert n_tok == sum(len(s) + 2 for s in t)
+    for lens in backend.batches:
+        assert len(lens) * max(lens) <= 60 or len(lens) == 1
+    assert len(backend.batches) < sum(len(t) for t in texts)  # sequences were actually batched together
+
+
+def test_prompt_is_applied():
+    backend = RecordingBackend()
+    engine = Engine(backend)
+    try:
+        with_prompt, _ = engine.embed_sync(["x"], "query")
+        without, _ = engine.embed_sync(["x"], None)
+    finally:
+        engine.close()
+    assert with_prompt[0, 0] == without[0, 0] + len("q: ")
+
+
+def test_backend_error_fails_only_its_request():
+    backend = RecordingBackend(fail_on=2 + 3)
+    engine = Engine(backend, BatchingConfig(max_batch_tokens=5, max_wait_ms=0))
+    try:
+        with pytest.raises(RuntimeError, match="boom"):
+            engine.embed_sync(["abc"])
+        vecs, _ = engine.embed_sync(["abcd"])  # the worker survived
+        assert vecs[0, 0] == 6
+    finally:
+        engine.close()
+
+
+def test_close_drains_queued_work_then_refuses_new_work():
+    backend = RecordingBackend(delay=0.02)
+    engine = Engine(backend, BatchingConfig(max_batch_tokens=8, max_wait_ms=0))
+    futures = [engine.submit([f"text {i}"]) for i in range(10)]
+    closer = threading.Thread(target=engine.close)
+    closer.start()
+    closer.join(10)
+    assert all(f.done() and f.exception() is None for f in futures)
+    with pytest.raises(EngineClosed):
+        engine.submit(["late"])
+
+
+def test_empty_request_returns_empty_array():
+    engine = Engine(RecordingBackend())
+    try:
+        vecs, n = engine.embed_sync([])
+    finally:
+        engine.close()
+    assert vecs.shape == (0, 8) and n == 0
