@@ -135,8 +135,9 @@ class EmbeddingCache:
 class CachedEncoder:
     """An encoder that looks texts up in an `EmbeddingCache` first and encodes only the misses (deduplicated)."""
 
-    def __init__(self, inner: SentenceTransformerEncoder, cache: EmbeddingCache | None = None):
+    def __init__(self, inner: SentenceTransformerEncoder, cache: EmbeddingCache | None = None, *, chunk: int = 2048):
         self.inner = inner
+        self.chunk = chunk
         self.name = inner.name
         self.fingerprint = inner.fingerprint
         self.cache = cache if cache is not None else EmbeddingCache(self.fingerprint)
@@ -154,9 +155,11 @@ class CachedEncoder:
                 todo[k] = t
         self.hits += len(texts) - sum(1 for k in keys if k in todo)
         self.misses += len(todo)
-        if todo:
-            vecs = self.inner.encode(list(todo.values()), prompt)
-            new = list(zip(todo.keys(), vecs, strict=True))
+        items = list(todo.items())
+        for start in range(0, len(items), self.chunk):  # stored chunk by chunk: an interrupted run resumes
+            part = items[start:start + self.chunk]
+            vecs = self.inner.encode([t for _, t in part], prompt)
+            new = [(k, v) for (k, _), v in zip(part, vecs, strict=True)]
             self.cache.put_many(new)
             found.update(new)
         if not texts:

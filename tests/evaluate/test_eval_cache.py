@@ -48,3 +48,23 @@ def test_second_evaluation_does_not_call_the_model(tiny_model_dir: Path, task_ro
                                                                           sort_keys=True)
     with pytest.raises(AssertionError, match="cached"):  # the patch is live: a cache-less run must call it
         evaluate(str(tiny_model_dir), [task_root], show_progress=False, cache=False)
+
+
+def test_interrupted_encoding_keeps_finished_chunks(tiny_model, tmp_path: Path):
+    class Flaky(SentenceTransformerEncoder):
+        calls = 0
+
+        def encode(self, texts, prompt=None):
+            Flaky.calls += 1
+            if Flaky.calls == 3:
+                raise KeyboardInterrupt
+            return super().encode(texts, prompt)
+
+    texts = [f"produk {i}" for i in range(10)]
+    enc = CachedEncoder(Flaky(tiny_model), EmbeddingCache("fp-chunks", root=tmp_path), chunk=4)
+    with pytest.raises(KeyboardInterrupt):
+        enc.encode(texts, "passage")
+    assert len(enc.cache) == 8  # two finished chunks survived
+    resumed = CachedEncoder(SentenceTransformerEncoder(tiny_model), EmbeddingCache("fp-chunks", root=tmp_path))
+    resumed.encode(texts, "passage")
+    assert resumed.misses == 2 and resumed.hits == 8
