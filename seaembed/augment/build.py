@@ -52,8 +52,10 @@ def _examples(path: str | Path) -> list[TrainingExample]:
 class _Guide:
     """The guide model, loaded on first use only (skipped stages never load it)."""
 
-    def __init__(self, source: str, base: Path | None):
-        self.source = source
+    def __init__(self, cfg: DataConfig, base: Path | None):
+        self.source = cfg.guide_model
+        self.dtype = cfg.guide_dtype
+        self.max_seq_length = cfg.guide_max_seq_length
         self.base = base
         self._model = None
 
@@ -64,7 +66,7 @@ class _Guide:
             src = self.source
             if not src.startswith("packaged:") and self.base is not None and (self.base / src).exists():
                 src = str(self.base / src)
-            self._model = load_guide(src)
+            self._model = load_guide(src, dtype=self.dtype, max_seq_length=self.max_seq_length)
         return self._model
 
 
@@ -78,7 +80,8 @@ def build_dataset(cfg: DataConfig, *, base_dir: str | Path | None = None, out: s
     report_dir = Path(report_dir or cfg.report_dir or out.parent / "data_report")
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
     runner = StageRunner(work, log=log)
-    guide = _Guide(cfg.guide_model, base)
+    guide = _Guide(cfg, base)
+    guide_settings = [cfg.guide_model, cfg.guide_dtype, cfg.guide_max_seq_length]
     bs = cfg.batch_size
     p = {name: work / f"{name}.jsonl" for name in STAGES}
     d = {name: work / f"{name}.drops.json" for name in STAGES}
@@ -143,7 +146,7 @@ def build_dataset(cfg: DataConfig, *, base_dir: str | Path | None = None, out: s
                                   cache_dir=work / "cache", batch_size=bs, show_progress=show_progress)
         return done("synthetic", rows, drops)
 
-    runner.run("synthetic", synthetic, settings={"synthetic": cfg.synthetic.model_dump(), "guide": cfg.guide_model,
+    runner.run("synthetic", synthetic, settings={"synthetic": cfg.synthetic.model_dump(), "guide": guide_settings,
                                                  "seed": cfg.seed}, inputs={"read": p["read"]})
 
     # 5. filters: length + dedupe over everything built so far
@@ -169,7 +172,7 @@ def build_dataset(cfg: DataConfig, *, base_dir: str | Path | None = None, out: s
         return done("self-validation", rows, drops)
 
     runner.run("self-validation", validation, settings={"cfg": cfg.self_validation.model_dump(),
-                                                        "guide": cfg.guide_model, "seed": cfg.seed},
+                                                        "guide": guide_settings, "seed": cfg.seed},
                inputs={"filter": p["filter"]})
 
     # 7. hard negatives
@@ -190,7 +193,7 @@ def build_dataset(cfg: DataConfig, *, base_dir: str | Path | None = None, out: s
         return result
 
     runner.run("hard-negatives", negatives, settings={"cfg": cfg.hard_negatives.model_dump(),
-                                                      "guide": cfg.guide_model},
+                                                      "guide": guide_settings},
                inputs={"self-validation": p["self-validation"]})
 
     # final output (atomic) + report

@@ -207,6 +207,8 @@ class DataConfig(_Strict):
     work_dir: str = "runs/data/work"
     report_dir: str | None = None  # default: <out dir>/data_report
     guide_model: str = "packaged:multilingual-e5-small"
+    guide_dtype: Literal["float32", "bfloat16"] = "float32"  # bfloat16: ~2x faster on CPUs with bf16 support
+    guide_max_seq_length: int | None = 128  # the guide reads at most this many tokens of a text
     batch_size: int = 64
     seed: int = 0
     errors: Literal["collect", "raise"] = "collect"  # bad rows: report and go on, or stop at the first

@@ -11,17 +11,17 @@ import numpy as np
 
 
 @lru_cache(maxsize=2)
-def load_guide(source: str) -> Any:
-    """Load (once per process) the guide model named by `source`."""
-    try:
-        from seaembed.models import load_model  # the shared loader (resolves packaged:...)
-    except ImportError:  # pragma: no cover - only while the models stage is not there
-        load_model = None
-    if load_model is not None:
-        return load_model(source, device="cpu")
-    from sentence_transformers import SentenceTransformer
+def load_guide(source: str, *, dtype: str = "float32", max_seq_length: int | None = 128) -> Any:
+    """Load (once per process) the guide model named by `source`.
 
-    return SentenceTransformer(source, device="cpu")
+    A guide only ranks and judges, so it reads at most `max_seq_length` tokens (titles and queries are short; long
+    reviews are cut) and may run in bfloat16 (~2x faster on CPUs with bf16 support, cosine >= 0.998 to fp32)."""
+    from seaembed.models import load_model  # the shared loader (local dir, hub id, packaged:...)
+
+    model = load_model(source, device="cpu", dtype=dtype)
+    if max_seq_length is not None and (model.max_seq_length or 0) > max_seq_length:
+        model.max_seq_length = max_seq_length
+    return model
 
 
 def encode(model: Any, texts: Sequence[str], *, prompt: Literal["query", "passage"] | None = None,
@@ -47,10 +47,25 @@ def encode(model: Any, texts: Sequence[str], *, prompt: Literal["query", "passag
     return np.asarray(emb, dtype=np.float32)
 
 
+# In-process memo: the stages of one build encode many of the same texts (titles, queries) with the same model.
+_MEMO: dict[tuple[int, str | None], dict[str, np.ndarray]] = {}
+_MEMO_LIMIT = 500_000
+
+
 def unique_encode(model: Any, texts: Sequence[str], *, prompt: Literal["query", "passage"] | None = None,
                   batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
-    """`encode`, computing each distinct text once."""
-    uniq = list(dict.fromkeys(texts))
-    pos = {t: i for i, t in enumerate(uniq)}
-    emb = encode(model, uniq, prompt=prompt, batch_size=batch_size, show_progress=show_progress)
-    return emb[[pos[t] for t in texts]] if len(texts) else emb
+    """`encode`, computing each distinct text once per process (and model, and prompt)."""
+    if not len(texts):
+        return encode(model, [], prompt=prompt)
+    memo = _MEMO.setdefault((id(model), prompt), {})
+    have = {t: memo[t] for t in dict.fromkeys(texts) if t in memo}
+    todo = [t for t in dict.fromkeys(texts) if t not in have]
+    if todo:
+        new = dict(zip(todo, encode(model, todo, prompt=prompt, batch_size=batch_size, show_progress=show_progress),
+                       strict=True))
+        if sum(len(m) for m in _MEMO.values()) + len(new) > _MEMO_LIMIT:
+            _MEMO.clear()
+            memo = _MEMO.setdefault((id(model), prompt), {})
+        memo.update(new)
+        have.update(new)
+    return np.stack([have[t] for t in texts])
