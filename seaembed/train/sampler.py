@@ -19,12 +19,15 @@ already consumed.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+import logging
 from itertools import accumulate
 from typing import Literal
 
 import torch
 from sentence_transformers.base.sampler import MultiDatasetDefaultBatchSampler, NoDuplicatesBatchSampler
 from torch.utils.data import BatchSampler, ConcatDataset
+
+logger = logging.getLogger(__name__)
 
 TEXT_COLUMNS_EXCLUDED = ("label", "example_idx", "dataset_name")
 
@@ -74,29 +77,50 @@ def _split_to_multiple(batches: list[list[int]], multiple: int) -> list[list[int
 
 
 class TaskMixingBatchSampler(MultiDatasetDefaultBatchSampler):
-    """Interleave per-group batches (`mixing` = "proportional" or "round_robin"); every example once per epoch."""
+    """Interleave per-group batches (`mixing` = "proportional" or "round_robin"); every example once per epoch.
+
+    The HF trainer takes the number of batches per epoch from `len()` once, before the first epoch, and then draws
+    exactly that many batches every epoch. No-duplicate batching can give a different count per shuffle, so every
+    epoch's plan is brought to the same length (the largest over the first `epochs` epochs) by splitting its largest
+    batches in two; nothing is dropped or repeated.
+    """
 
     def __init__(self, dataset: ConcatDataset, batch_samplers: list[BatchSampler], generator=None, seed: int = 0,
-                 mixing: Literal["proportional", "round_robin"] = "proportional",
+                 mixing: Literal["proportional", "round_robin"] = "proportional", epochs: int | None = None,
                  world_size: int | None = None) -> None:
         super().__init__(dataset, batch_samplers=batch_samplers, generator=generator, seed=seed)
         if mixing not in ("proportional", "round_robin"):
             raise ValueError(f"mixing must be 'proportional' or 'round_robin', got {mixing!r}")
         self.mixing = mixing
+        self.epochs = max(1, min(int(epochs or 1), 50))
         self.world_size = world_size if world_size is not None else _world()[0]
-        self._plans: dict[int, list[list[int]]] = {}
+        self._steps: dict[int, list[list[list[int]]]] = {}
+        self._target_steps: int | None = None
         if self.world_size > 1:
             # accelerate's BatchSamplerShard holds back a step whose last batch is not `batch_size` long; our batches
             # legitimately vary (duplicates, group ends), so declare a dynamic batch size (None) to have all kept.
             self.batch_size = None
 
     def plan(self, epoch: int) -> list[list[int]]:
-        """The batches of `epoch`, as global indices into the concatenated dataset (cached)."""
-        if epoch not in self._plans:
-            self._plans = {epoch: self._build_plan(epoch)}
-        return self._plans[epoch]
+        """The batches of `epoch`, as global indices into the concatenated dataset."""
+        if self._target_steps is None:
+            self._target_steps = max(len(self._raw_steps(e)) for e in range(self.epochs))
+        steps = self._raw_steps(epoch)
+        if len(steps) > self._target_steps:
+            logger.warning("epoch %d has %d steps, more than the %d planned; the last ones will not be used",
+                           epoch, len(steps), self._target_steps)
+        steps = _pad_steps(steps, self._target_steps)
+        return [b for step in steps for b in step]
 
-    def _build_plan(self, epoch: int) -> list[list[int]]:
+    def _raw_steps(self, epoch: int) -> list[list[list[int]]]:
+        if epoch not in self._steps:
+            if len(self._steps) > self.epochs + 2:
+                self._steps.pop(min(self._steps))
+            self._steps[epoch] = self._build_steps(epoch)
+        return self._steps[epoch]
+
+    def _build_steps(self, epoch: int) -> list[list[list[int]]]:
+        """Steps of `epoch` (each a list of world_size batches from one group), in mixing order."""
         offsets = [0, *accumulate(len(d) for d in self.dataset.datasets)]
         steps_per_group: list[list[list[list[int]]]] = []  # group -> steps -> batches (world_size of them)
         w = self.world_size
@@ -121,11 +145,11 @@ class TaskMixingBatchSampler(MultiDatasetDefaultBatchSampler):
                         order.append(g)
                         remaining[g] -= 1
         cursors = [0] * len(steps_per_group)
-        plan: list[list[int]] = []
+        steps: list[list[list[int]]] = []
         for g in order:
-            plan.extend(steps_per_group[g][cursors[g]])
+            steps.append(steps_per_group[g][cursors[g]])
             cursors[g] += 1
-        return plan
+        return steps
 
     def __iter__(self) -> Iterator[list[int]]:
         yield from self.plan(self.epoch)
@@ -134,8 +158,22 @@ class TaskMixingBatchSampler(MultiDatasetDefaultBatchSampler):
         return len(self.plan(self.epoch))
 
 
-def make_mixing_sampler(mixing: str = "proportional"):
-    """A picklable factory for `multi_dataset_batch_sampler` with the chosen mixing."""
+def _pad_steps(steps: list[list[list[int]]], target: int) -> list[list[list[int]]]:
+    """Split the largest steps (every batch of the step in two halves) until there are `target` steps."""
+    steps = [list(s) for s in steps]
+    while len(steps) < target:
+        splittable = [i for i, s in enumerate(steps) if all(len(b) >= 2 for b in s)]
+        if not splittable:
+            break
+        i = max(splittable, key=lambda j: sum(len(b) for b in steps[j]))
+        step = steps.pop(i)
+        halves = [(b[: (len(b) + 1) // 2], b[(len(b) + 1) // 2:]) for b in step]
+        steps[i:i] = [[h[0] for h in halves], [h[1] for h in halves]]
+    return steps
+
+
+def make_mixing_sampler(mixing: str = "proportional", epochs: int | None = None):
+    """A picklable factory for `multi_dataset_batch_sampler` with the chosen mixing and planned epoch count."""
     import functools
 
-    return functools.partial(TaskMixingBatchSampler, mixing=mixing)
+    return functools.partial(TaskMixingBatchSampler, mixing=mixing, epochs=epochs)

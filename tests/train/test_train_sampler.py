@@ -84,3 +84,28 @@ def test_split_to_multiple_keeps_every_index():
     assert len(out) % 2 == 0 and sorted(i for b in out for i in b) == [1, 2, 3, 4, 5, 6]
     with pytest.raises(ValueError, match="too few examples"):
         _split_to_multiple([[1]], 2)
+
+
+def test_every_epoch_has_the_same_number_of_batches():
+    ds = _datasets()
+    children = [make_group_sampler(d, batch_size=8, seed=1) for d in ds]
+    sampler = TaskMixingBatchSampler(ConcatDataset(ds), children, seed=1, epochs=6)
+    raw = {len(sampler._raw_steps(e)) for e in range(6)}
+    assert len(raw) > 1  # this seed's shuffles do give different batch counts per epoch
+    lengths = set()
+    for epoch in range(6):
+        sampler.set_epoch(epoch)
+        batches = list(sampler)
+        lengths.add(len(batches))
+        assert len(batches) == len(sampler)
+        assert Counter(i for b in batches for i in b) == Counter(range(55))  # padding splits, never repeats
+    assert lengths == {max(raw)}  # the trainer draws len() batches every epoch: all of them, every epoch
+
+
+def test_pad_steps_splits_whole_steps():
+    from seaembed.train.sampler import _pad_steps
+
+    steps = [[[1, 2, 3, 4], [5, 6]], [[7], [8]]]
+    out = _pad_steps(steps, 3)
+    assert len(out) == 3 and all(len(s) == 2 for s in out)
+    assert sorted(i for s in out for b in s for i in b) == list(range(1, 9))
