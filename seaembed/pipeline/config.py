@@ -1,0 +1,112 @@
+"""`RunConfig`: one YAML file for the whole flow, with per-profile overrides.
+
+```yaml
+base_model: packaged:multilingual-e5-small
+data:   {...}                  # a DataConfig (seaembed data build); its out/work/report paths are set by the run
+train:  {batch_size: 32, ...}  # a TrainConfig without model/train_files/output_dir (the run fills them)
+merge:  {method: slerp, t: auto, grid: [0, 0.25, 0.5, 0.75, 1.0], epsilon: 0.01}
+eval:   {domain_tasks: [sample:tasks/...], general_tasks: [...], baselines: [bm25]}
+export: {formats: [onnx-int8]}
+index:  {catalog: sample:catalog.jsonl, text_fields: [title, category]}
+profiles:
+  quick: {train: {max_steps: 80}}   # deep-merged over the sections above by --profile quick
+```
+Paths are relative to the config file; `sample:NAME` names a file or task of the bundled sample; `domain` and
+`general` in a task list stand for the bundled dev tasks of that group.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from seaembed import PACKAGED_E5
+from seaembed.config import load_yaml, validate
+from seaembed.errors import ConfigError
+
+DEFAULT_CONFIG = Path(__file__).with_name("default.yaml")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MergeSettings(_Strict):
+    """Spherical merge of the tuned model with the base; `t: auto` searches t on the dev tasks."""
+
+    enabled: bool = True
+    method: Literal["slerp", "linear"] = "slerp"
+    t: float | Literal["auto"] = "auto"
+    grid: list[float] = Field(default_factory=lambda: [0.0, 0.25, 0.5, 0.75, 1.0])
+    epsilon: float = Field(0.01, ge=0)
+    domain_tasks: list[str] | None = None  # None: the eval section's
+    general_tasks: list[str] | None = None
+
+
+class EvalSettings(_Strict):
+    """Dev tasks the final model is judged on, and the baselines evaluated in the same run."""
+
+    domain_tasks: list[str] = Field(default_factory=lambda: ["domain"])
+    general_tasks: list[str] = Field(default_factory=lambda: ["general"])
+    baselines: list[str] = Field(default_factory=lambda: ["bm25"])
+    compare_base: bool = True
+    compare_tuned: bool = True
+    batch_size: int = Field(32, ge=1)
+
+
+class ExportSettings(_Strict):
+    formats: list[Literal["onnx", "onnx-int8"]] = Field(default_factory=lambda: ["onnx-int8"])
+
+
+class IndexSettings(_Strict):
+    enabled: bool = True
+    catalog: str = "sample:catalog.jsonl"
+    text_fields: list[str] = Field(default_factory=lambda: ["title", "category"])
+    kind: Literal["auto", "flat", "hnsw", "ivfpq"] = "auto"
+
+
+class RunConfig(_Strict):
+    """The whole flow. `data` and `train` are validated by their stages' own models when the run starts."""
+
+    base_model: str = PACKAGED_E5
+    data: dict[str, Any] = Field(default_factory=dict)
+    train: dict[str, Any] = Field(default_factory=dict)
+    merge: MergeSettings = Field(default_factory=MergeSettings)
+    eval: EvalSettings = Field(default_factory=EvalSettings)
+    export: ExportSettings = Field(default_factory=ExportSettings)
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    profiles: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """`base` with `override` merged in: mappings recursively, everything else replaced."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def load_run_config(path: str | Path | None = None, *, profile: str | None = None,
+                    overrides: dict[str, Any] | None = None) -> tuple[RunConfig, Path]:
+    """Load a run config (the embedded default when `path` is None), apply a profile and overrides.
+
+    Returns the config and the directory its relative paths are resolved against.
+    """
+    path = Path(path) if path is not None else DEFAULT_CONFIG
+    raw = load_yaml(path)
+    profiles = raw.get("profiles", {}) or {}
+    if profile is not None:
+        if profile not in profiles:
+            known = ", ".join(sorted(profiles)) or "none"
+            raise ConfigError(f"{path}: no profile '{profile}' (profiles in this config: {known})")
+        raw = deep_merge({k: v for k, v in raw.items() if k != "profiles"}, profiles[profile])
+        raw["profiles"] = profiles
+    if overrides:
+        raw = deep_merge(raw, overrides)
+    return validate(RunConfig, raw, source=str(path)), path.resolve().parent

@@ -1,0 +1,181 @@
+"""`run_pipeline`: data build -> train -> merge (weight search) -> eval -> export -> index, resumable by stage.
+
+Each stage is a plain call into its module; the `StageRunner` skips a stage whose settings and inputs are
+unchanged since it last finished, so an interrupted run picks up where it stopped. `DIR/run.json` (the manifest)
+names every artifact and is rewritten after each stage.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from seaembed.atomic import write_json
+from seaembed.config import validate
+from seaembed.errors import ConfigError
+from seaembed.pipeline.config import RunConfig
+from seaembed.pipeline.runner import StageResult, StageRunner
+
+
+def resolve_source(path: str, base: Path) -> str:
+    """`sample:NAME` -> the bundled file; a relative path -> against the config dir; a model id stays as it is."""
+    from seaembed.samples import samples_dir
+
+    if path.startswith("sample:"):
+        return str(samples_dir() / path.split(":", 1)[1])
+    p = Path(path).expanduser()
+    if not p.is_absolute() and (base / p).exists():
+        return str((base / p).resolve())
+    return path
+
+
+def resolve_tasks(entries: list[str], base: Path) -> list[str]:
+    """Task dirs from config entries: `domain`/`general` (bundled groups), `sample:tasks/X`, or paths."""
+    from seaembed.samples import GROUPS, task_dirs
+
+    out: list[str] = []
+    for entry in entries:
+        if entry in GROUPS:
+            out.extend(str(p) for p in task_dirs(entry))
+        else:
+            path = Path(resolve_source(entry, base))
+            if not path.exists():
+                raise ConfigError(f"eval task '{entry}': no such directory ({path})")
+            out.append(str(path))
+    return out
+
+
+def _data_stage(cfg: RunConfig, base: Path, out: Path, log) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    from seaembed.augment.config import DataConfig, resolve_path
+
+    data_raw = dict(cfg.data)
+    data_raw.setdefault("guide_model", cfg.base_model)
+    data_cfg = validate(DataConfig, data_raw, source="config [data]")
+    inputs = {}
+    for kind, sources in data_cfg.sources.model_dump().items():
+        for i, src in enumerate(sources):
+            inputs[f"{kind}{i}"] = resolve_path(src["path"], base)
+
+    def fn() -> StageResult:
+        from seaembed.augment.build import build_dataset
+
+        res = build_dataset(data_cfg, base_dir=base, out=out / "data" / "train.jsonl",
+                            report_dir=out / "data" / "report", work_dir=out / "data" / "work", log=log)
+        return StageResult({"train_data": str(res.out), "data_report": str(res.report_dir / "report.md")},
+                           {"examples": res.examples})
+
+    return fn, data_cfg.model_dump(mode="json"), inputs
+
+
+def run_pipeline(cfg: RunConfig, base: Path, out: str | Path, *, log=print) -> dict[str, Any]:
+    """Run every stage under `out`; returns the manifest (also written to `out/run.json`)."""
+    from seaembed.models import resolve_model_dir
+
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    runner = StageRunner(out, log=log)
+    manifest: dict[str, Any] = {"config_dir": str(base), "base_model": cfg.base_model, "started_at":
+                                time.strftime("%Y-%m-%dT%H:%M:%S"), "stages": {}}
+    base_model = resolve_source(cfg.base_model, base)
+    base_dir = str(resolve_model_dir(base_model))  # builds the packaged model once, so every stage reuses it
+    domain = resolve_tasks(cfg.eval.domain_tasks, base)
+    general = resolve_tasks(cfg.eval.general_tasks, base)
+
+    def record(name: str, result: StageResult) -> None:
+        manifest["stages"][name] = {"skipped": result.skipped, **result.summary}
+        manifest.update(result.outputs)
+        write_json(out / "run.json", manifest)
+
+    # 1. data
+    fn, settings, inputs = _data_stage(cfg, base, out, log)
+    record("data", runner.run("data", fn, settings=settings, inputs=inputs))
+    train_data = manifest["train_data"]
+
+    # 2. train
+    from seaembed.train.config import TrainConfig
+
+    train_raw = {**cfg.train, "model": base_dir, "train_files": [train_data], "output_dir": str(out / "train")}
+    train_cfg = validate(TrainConfig, train_raw, source="config [train]")
+
+    def train_fn() -> StageResult:
+        from seaembed.train.trainer import train
+
+        return StageResult({"tuned_model": str(train(train_cfg))})
+
+    record("train", runner.run("train", train_fn, settings=train_cfg.model_dump(mode="json"),
+                               inputs={"data": train_data, "base": base_dir}))
+    tuned = manifest["tuned_model"]
+
+    # 3. merge
+    final = tuned
+    if cfg.merge.enabled:
+        m = cfg.merge
+        m_domain = resolve_tasks(m.domain_tasks, base) if m.domain_tasks else domain
+        m_general = resolve_tasks(m.general_tasks, base) if m.general_tasks else general
+
+        def merge_fn() -> StageResult:
+            target = out / "merged"
+            if m.t == "auto":
+                from seaembed.merge.search import search_merge_weight
+
+                report = search_merge_weight(base_dir, [tuned], out=target, method=m.method, domain_tasks=m_domain,
+                                             general_tasks=m_general, grid=m.grid, epsilon=m.epsilon)
+                return StageResult({"merged_model": str(target), "merge_report": str(target / "merge_report.md")},
+                                   {"t": report.get("chosen_t", report.get("t"))})
+            from seaembed.merge.merge_models import merge_models
+
+            merge_models(base_dir, [tuned], method=m.method, t=m.t, out=target)
+            return StageResult({"merged_model": str(target)}, {"t": m.t})
+
+        record("merge", runner.run("merge", merge_fn, settings={**m.model_dump(mode="json"), "domain": m_domain,
+                                                                 "general": m_general},
+                                   inputs={"base": base_dir, "tuned": tuned}))
+        final = manifest["merged_model"]
+    manifest["final_model"] = final
+
+    # 4. eval
+    def eval_fn() -> StageResult:
+        from seaembed.evaluate.run import evaluate
+
+        baselines: list[str] = list(cfg.eval.baselines)
+        if cfg.eval.compare_base:
+            baselines.append(base_dir)
+        if cfg.eval.compare_tuned and final != tuned:
+            baselines.append(tuned)
+        evaluate(final, domain + general, baselines=baselines, out_dir=out / "eval", batch_size=cfg.eval.batch_size)
+        return StageResult({"eval_report": str(out / "eval" / "report.html"),
+                            "eval_results": str(out / "eval" / "results.json")})
+
+    record("eval", runner.run("eval", eval_fn, settings={**cfg.eval.model_dump(mode="json"), "tasks": domain + general},
+                              inputs={"model": final, **{f"task{i}": t for i, t in enumerate(domain + general)}}))
+
+    # 5. export
+    for fmt in cfg.export.formats:
+        def export_fn(fmt: str = fmt) -> StageResult:
+            from seaembed.serve.export import export
+
+            target = out / "export" / fmt
+            export(final, fmt, target)
+            return StageResult({f"export_{fmt.replace('-', '_')}": str(target)})
+
+        record(f"export-{fmt}", runner.run(f"export-{fmt}", export_fn, settings={"format": fmt},
+                                           inputs={"model": final}))
+
+    # 6. index
+    if cfg.index.enabled:
+        catalog = resolve_source(cfg.index.catalog, base)
+
+        def index_fn() -> StageResult:
+            from seaembed.serve.index import build_index
+
+            target = out / "index"
+            build_index(final, catalog, target, text_fields=cfg.index.text_fields, kind=cfg.index.kind)
+            return StageResult({"index": str(target)})
+
+        record("index", runner.run("index", index_fn, settings=cfg.index.model_dump(mode="json"),
+                                   inputs={"model": final, "catalog": catalog}))
+
+    manifest["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+    write_json(out / "run.json", manifest)
+    return manifest

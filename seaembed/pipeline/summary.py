@@ -1,0 +1,42 @@
+"""The closing summary of `seaembed run`: where everything is, the headline numbers, how to serve the result."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+
+def headline(results_path: str | Path) -> list[str]:
+    """One line per task: the final model's main metric against each baseline's."""
+    results = json.loads(Path(results_path).read_text(encoding="utf-8"))
+    baselines = results.get("baselines", {})
+    lines = []
+    for name, entry in results.get("tasks", {}).items():
+        metric = entry.get("main_metric")
+        value = entry.get("metrics", {}).get(metric)
+        others = []
+        for bname, b in baselines.items():
+            bval = b.get("tasks", {}).get(name, {}).get("metrics", {}).get(metric)
+            if bval is not None:
+                others.append(f"{Path(bname).name or bname} {bval:.3f}")
+        shown = f"{value:.3f}" if isinstance(value, int | float) else "n/a"
+        lines.append(f"  {name:32s} {metric:12s} final {shown}" + (f"  ({', '.join(others)})" if others else ""))
+    return lines
+
+
+def summarise(manifest: dict[str, Any], out: str | Path) -> str:
+    """Human summary of a finished run."""
+    out = Path(out)
+    rows = [f"seaembed run finished: {out / 'run.json'}", ""]
+    for key in ("train_data", "data_report", "tuned_model", "merged_model", "merge_report", "final_model",
+                "eval_report", "export_onnx_int8", "export_onnx", "index"):
+        if manifest.get(key):
+            rows.append(f"  {key:18s} {manifest[key]}")
+    if manifest.get("eval_results") and Path(manifest["eval_results"]).exists():
+        rows += ["", "Dev tasks (main metric):"] + headline(manifest["eval_results"])
+    serve = f"seaembed serve --model {manifest.get('final_model')}"
+    if manifest.get("index"):
+        serve += f" --index {manifest['index']}"
+    rows += ["", "Serve it:", f"  {serve}", ""]
+    return "\n".join(rows)

@@ -1,0 +1,115 @@
+"""`seaembed run` end to end on the tiny model and small files: every stage runs, the manifest names every
+artifact, a rerun skips every stage, and a changed setting re-runs only what depends on it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from seaembed.pipeline.config import load_run_config
+from seaembed.pipeline.run import run_pipeline
+from seaembed.samples import sample_path
+
+CATEGORIES = {"Sepatu": ["sepatu lari pria", "sepatu sneakers wanita", "sandal gunung"],
+              "Kaos": ["kaos polos hitam", "kaos oversize pria", "kemeja flanel"],
+              "Tas": ["tas ransel laptop", "tas selempang kulit", "dompet pria"]}
+
+
+def _write_inputs(root: Path) -> None:
+    rows, i = [], 0
+    for cat, titles in CATEGORIES.items():
+        for title in titles:
+            for variant in ("original", "murah", "premium"):
+                i += 1
+                rows.append({"id": f"p{i}", "title": f"{title} {variant}", "category_path": f"Fashion > {cat}",
+                             "description": f"{title} kualitas {variant}", "price": 10000 + i, "lang": "id"})
+    (root / "catalog.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    labels = [{"text": f"barang {w} sekali", "label": lab, "lang": "id"}
+              for lab, words in {"pos": ["bagus", "mantap", "cepat", "rapi"], "neg": ["jelek", "rusak", "lambat", "kotor"]}.items()
+              for w in words]
+    (root / "labels.jsonl").write_text("\n".join(json.dumps(r) for r in labels) + "\n", encoding="utf-8")
+
+
+def _config(root: Path, base_model: Path) -> Path:
+    cfg = {
+        "base_model": str(base_model),
+        "data": {"sources": {"catalogs": [{"path": "catalog.jsonl", "fields": {"category": "category_path"}}],
+                             "labelled": [{"path": "labels.jsonl", "task": "classification"}]},
+                 "translate": {"enabled": False}, "self_validation": {"enabled": False},
+                 "synthetic": {"templates": {"enabled": True, "per_product": 1}, "consistency": {"enabled": False}},
+                 "hard_negatives": {"enabled": True, "num_negatives": 1, "range_min": 0, "range_max": 10}},
+        "train": {"batch_size": 8, "max_steps": 4, "checkpoint_steps": 2, "logging_steps": 1, "max_seq_length": 32},
+        "merge": {"t": "auto", "grid": [0.0, 0.5, 1.0]},
+        "eval": {"domain_tasks": [str(sample_path("tasks/prdect-category-retrieval"))],
+                 "general_tasks": [str(sample_path("tasks/talpco-bitext"))], "baselines": ["bm25"]},
+        "export": {"formats": ["onnx"]},
+        "index": {"catalog": "catalog.jsonl"},
+    }
+    path = root / "run.yaml"
+    path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    return path
+
+
+@pytest.mark.slow
+def test_run_end_to_end_then_resume(tmp_path, tiny_model_dir):
+    _write_inputs(tmp_path)
+    config_path = _config(tmp_path, tiny_model_dir)
+    cfg, base = load_run_config(config_path)
+    out = tmp_path / "run"
+    logs: list[str] = []
+    manifest = run_pipeline(cfg, base, out, log=logs.append)
+
+    saved = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert saved == manifest
+    for key in ("train_data", "tuned_model", "merged_model", "final_model", "eval_report", "eval_results",
+                "export_onnx", "index"):
+        assert Path(manifest[key]).exists(), key
+    assert (Path(manifest["final_model"]) / "modules.json").exists()
+    results = json.loads(Path(manifest["eval_results"]).read_text(encoding="utf-8"))
+    assert set(results["tasks"]) == {"prdect-category-retrieval", "talpco-bitext"}
+    assert "bm25" in results["baselines"]
+    assert manifest["stages"]["merge"]["t"] in (0.0, 0.5, 1.0)
+
+    # A rerun with nothing changed skips every stage.
+    logs.clear()
+    again = run_pipeline(cfg, base, out, log=logs.append)
+    assert all(stage["skipped"] for stage in again["stages"].values()), again["stages"]
+
+    # Changing the index settings re-runs the index stage only.
+    cfg2, _ = load_run_config(config_path, overrides={"index": {"text_fields": ["title"]}})
+    third = run_pipeline(cfg2, base, out, log=logs.append)
+    assert not third["stages"]["index"]["skipped"]
+    assert all(third["stages"][s]["skipped"] for s in ("data", "train", "merge", "eval", "export-onnx"))
+
+
+def test_unknown_profile_and_bad_section_are_clear(tmp_path):
+    from seaembed.errors import ConfigError
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("merge: {method: cubic}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="merge.method"):
+        load_run_config(bad)
+    with pytest.raises(ConfigError, match="no profile 'huge'"):
+        load_run_config(None, profile="huge")
+
+
+def test_cli_reports_config_error_in_one_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train: [1, 2\n", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "seaembed.cli", "run", str(bad), "--out", str(tmp_path / "o")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "invalid YAML" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_default_config_profiles_validate():
+    for profile in ("quick", "full"):
+        cfg, _ = load_run_config(None, profile=profile)
+        assert cfg.base_model == "packaged:multilingual-e5-small"
+    quick, _ = load_run_config(None, profile="quick")
+    assert quick.train["max_steps"] > 0 and 0.0 in quick.merge.grid
