@@ -79,6 +79,7 @@ class TrainConfig(BaseModel):
     resume: bool = True
     device: Literal["auto", "cpu", "cuda"] = "auto"
     dataloader_num_workers: int = Field(0, ge=0)
+    torch_threads: int | None = Field(None, ge=1)  # None: torch's default; 1 is often faster on a busy shared CPU
 
     @field_validator("matryoshka_dims")
     @classmethod

@@ -193,6 +193,8 @@ def train(config: TrainConfig, *, progress: bool = True) -> Path:
     ckpt_root = out / "checkpoints"
     out.mkdir(parents=True, exist_ok=True)
     device = _device(config)
+    if config.torch_threads:
+        torch.set_num_threads(config.torch_threads)
     set_seed(config.seed)
 
     data = load_training_data(config.train_files, group_by=config.group_by, max_negatives=config.max_negatives,
