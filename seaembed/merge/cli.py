@@ -59,6 +59,8 @@ def merge_command(
     grid: Annotated[str, typer.Option("--grid", help="t values for --t auto, e.g. '0,0.1,...,1'.")] = "0,0.1,...,1",
     epsilon: Annotated[float, typer.Option("--epsilon", help="--t auto: allowed drop of the mean general score "
                                            "below the base's.")] = 0.01,
+    constraint: Annotated[str, typer.Option("--constraint", help="--t auto: 'mean' bounds the mean general score, "
+                                            "'each' every general task's score.")] = "mean",
     eps: Annotated[float, typer.Option("--eps", help="SLERP colinearity threshold: lerp when |cos| > 1 - eps.")]
     = 1e-8,
 ) -> None:
@@ -78,7 +80,7 @@ def merge_command(
 
         report = search_merge_weight(base, tuned_list, out=out, method=method, domain_tasks=_split(domain_tasks),
                                      general_tasks=_split(general_tasks), grid=grid, epsilon=epsilon, t=spec,
-                                     weights=w, eps=eps)
+                                     weights=w, eps=eps, constraint=constraint)
         row = next(r for r in report["rows"] if r["t"] == report["chosen_t"])
         typer.echo(f"chosen t = {report['chosen_t']:g} (domain {row['domain']:.4f}, general {row['general']:.4f}; "
                    f"base general {report['base_general']:.4f}, epsilon {epsilon:g})")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 
@@ -43,15 +43,22 @@ def plot_tradeoff(series: Mapping[str, Sequence[Mapping[str, Any]]], *, chosen_t
 
 
 def tradeoff_table(rows: Sequence[Mapping[str, Any]], *, chosen_t: float | None = None,
-                   floor: float | None = None) -> str:
-    """A Markdown table of t, domain and general score (and per-task scores), marking the chosen row."""
+                   floor: float | None = None, feasible: Collection[float] | None = None) -> str:
+    """A Markdown table of t, domain and general score (and per-task scores), marking the chosen row.
+
+    The "feasible" column says whether a row meets the constraint: `feasible` lists the t that do, else
+    `floor` is the minimum mean general score.
+    """
     tasks = sorted({name for r in rows for name in r.get("tasks", {})})
     head = "| t | domain | general | feasible |" + "".join(f" {n} |" for n in tasks)
     sep = "|---:|---:|---:|:---:|" + "---:|" * len(tasks)
     lines = [head, sep]
     for r in sorted(rows, key=lambda r: r["t"]):
         mark = " **<- chosen**" if chosen_t is not None and r["t"] == chosen_t else ""
-        ok = "" if floor is None else ("yes" if r["general"] >= floor else "no")
+        if feasible is not None:
+            ok = "yes" if r["t"] in feasible else "no"
+        else:
+            ok = "" if floor is None else ("yes" if r["general"] >= floor else "no")
         cells = "".join(f" {r['tasks'][n]:.4f} |" if n in r.get("tasks", {}) else " |" for n in tasks)
         lines.append(f"| {r['t']:g}{mark} | {r['domain']:.4f} | {r['general']:.4f} | {ok} |{cells}")
     return "\n".join(lines)

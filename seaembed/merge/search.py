@@ -27,6 +27,9 @@ Evaluator = Callable[[Any, Sequence[str | Path]], Mapping[str, Any]]
 DEFAULT_GRID = [i / 10 for i in range(11)]
 OBJECTIVE = ("best mean domain score among t with mean general score >= base general score - epsilon "
              "(ties: higher general score, then smaller t)")
+OBJECTIVE_EACH = ("best mean domain score among t where every general task's score >= that task's base score - "
+                  "epsilon (ties: higher general score, then smaller t)")
+CONSTRAINTS = ("mean", "each")
 
 
 def parse_grid(text: str | Sequence[float] | None) -> list[float]:
@@ -87,13 +90,28 @@ def _score(model: Any, task_dirs: Sequence[str | Path], evaluator: Evaluator | N
     return sum(scores.values()) / len(scores)
 
 
-def choose_t(rows: Sequence[Mapping[str, Any]], epsilon: float) -> tuple[float, float]:
-    """Apply the objective to evaluated rows (`t`, `domain`, `general`); returns (chosen t, general floor)."""
+def feasible_rows(rows: Sequence[Mapping[str, Any]], epsilon: float,
+                  constraint: str = "mean") -> tuple[list[Mapping[str, Any]], float]:
+    """The rows meeting the general-score constraint, and the mean general floor (base general - epsilon).
+
+    `constraint="mean"` bounds the mean general score; `"each"` bounds every `general/<task>` score in
+    `row["tasks"]` separately, so a gain on one general task cannot hide a loss on another.
+    """
+    if constraint not in CONSTRAINTS:
+        raise ConfigError(f"constraint must be one of {', '.join(CONSTRAINTS)}, got {constraint!r}")
     base = [r for r in rows if r["t"] == 0.0]
     if not base:
         raise SeaembedError("the weight search needs t = 0 (the base) in its grid")
     floor = base[0]["general"] - epsilon
-    feasible = [r for r in rows if r["general"] >= floor]
+    if constraint == "mean":
+        return [r for r in rows if r["general"] >= floor], floor
+    floors = {k: v - epsilon for k, v in base[0].get("tasks", {}).items() if k.startswith("general/")}
+    return [r for r in rows if all(r["tasks"][k] >= f for k, f in floors.items())], floor
+
+
+def choose_t(rows: Sequence[Mapping[str, Any]], epsilon: float, constraint: str = "mean") -> tuple[float, float]:
+    """Apply the objective to evaluated rows (`t`, `domain`, `general`); returns (chosen t, mean general floor)."""
+    feasible, floor = feasible_rows(rows, epsilon, constraint)
     best = max(feasible, key=lambda r: (r["domain"], r["general"], -r["t"]))
     return best["t"], floor
 
@@ -134,7 +152,7 @@ def search_merge_weight(base: str | Path, tuned: Sequence[str | Path], *, out: s
                         domain_tasks: Sequence[str | Path], general_tasks: Sequence[str | Path],
                         grid: str | Sequence[float] | None = None, epsilon: float = 0.01,
                         t: float | Mapping[str, object] | TSchedule | None = None,
-                        weights: Sequence[float] | None = None, eps: float = DEFAULT_EPS,
+                        weights: Sequence[float] | None = None, eps: float = DEFAULT_EPS, constraint: str = "mean",
                         evaluator: Evaluator | None = None, show_progress: bool = True) -> dict[str, Any]:
     """Search t on the grid, write the merged model at the chosen t to `out` with a merge report; returns the report.
 
@@ -149,6 +167,9 @@ def search_merge_weight(base: str | Path, tuned: Sequence[str | Path], *, out: s
         raise SeaembedError("--t auto needs --domain-tasks and --general-tasks")
     if epsilon < 0:
         raise ConfigError(f"epsilon must be >= 0, got {epsilon}")
+    if constraint not in CONSTRAINTS:
+        raise ConfigError(f"constraint must be one of {', '.join(CONSTRAINTS)}, got {constraint!r}")
+    objective = OBJECTIVE if constraint == "mean" else OBJECTIVE_EACH
     values = parse_grid(grid)
     schedule = TSchedule.parse(t if t is not None else 0.0)
     out = Path(out)
@@ -163,22 +184,24 @@ def search_merge_weight(base: str | Path, tuned: Sequence[str | Path], *, out: s
     rows = evaluate_grid(session, values, domain_tasks=domain_tasks, general_tasks=general_tasks, schedule=schedule,
                          evaluator=evaluator, cache_path=cache_path,
                          cache_key=hashlib.sha256(key_src.encode()).hexdigest(), show_progress=show_progress)
-    chosen, floor = choose_t(rows, epsilon)
+    chosen, floor = choose_t(rows, epsilon, constraint)
     final = schedule.with_default(chosen)
     stats = session.apply(final)
-    report = {"objective": OBJECTIVE, "epsilon": epsilon, "base_general": floor + epsilon, "general_floor": floor,
+    report = {"objective": objective, "constraint": constraint, "epsilon": epsilon, "base_general": floor + epsilon,
+              "general_floor": floor,
               "chosen_t": chosen, "method": method, "grid": values, "rows": rows,
               "domain_tasks": [str(d) for d in domain_tasks], "general_tasks": [str(d) for d in general_tasks]}
-    table = tradeoff_table(rows, chosen_t=chosen, floor=floor)
+    feasible = [r["t"] for r in feasible_rows(rows, epsilon, constraint)[0]]
+    table = tradeoff_table(rows, chosen_t=chosen, feasible=feasible)
     chosen_row = next(r for r in rows if r["t"] == chosen)
-    md = (f"## Merge weight search\n\nObjective: {OBJECTIVE}; epsilon = {epsilon:g}.\n\n"
+    md = (f"## Merge weight search\n\nObjective: {objective}; epsilon = {epsilon:g}.\n\n"
           f"Base (t = 0): general {floor + epsilon:.4f}, domain {rows[0]['domain']:.4f}. Chosen t = {chosen:g}: "
           f"domain {chosen_row['domain']:.4f}, general {chosen_row['general']:.4f}.\n\n{table}\n\n"
           "![trade-off](merge_tradeoff.png)\n")
     png = plot_tradeoff({method: rows}, chosen_t=chosen, floor=floor, title=f"{method} merge: score vs t")
     info = merge_info(base, tuned, method=method, schedule=final, weights=session.weights, eps=eps, stats=stats,
                       prompts=getattr(base_model, "prompts", None),
-                      search={k: report[k] for k in ("objective", "epsilon", "chosen_t", "grid")})
+                      search={k: report[k] for k in ("objective", "constraint", "epsilon", "chosen_t", "grid")})
     write_model_dir(base_model, out, info, extra_markdown=md,
                     extra_files={"merge_report.md": "# Merge report\n\n" + md,
                                  "merge_report.json": json.dumps(report, indent=2) + "\n",

@@ -69,6 +69,18 @@ def test_choose_t_objective():
     assert choose_t(tie, 1.0)[0] == 0.9  # same domain score: the higher general score wins
 
 
+def test_each_constraint_stops_a_gain_hiding_a_loss():
+    def row(t, dom, sib, bitext):
+        return {"t": t, "domain": dom, "general": (sib + bitext) / 2,
+                "tasks": {"general/sib": sib, "general/bitext": bitext, "domain/clf": dom}}
+
+    rows = [row(0.0, 0.3, 0.50, 0.95), row(0.5, 0.5, 0.68, 0.94), row(1.0, 0.55, 0.67, 0.88)]
+    assert choose_t(rows, 0.01, "mean")[0] == 1.0  # the SIB gain hides the bitext loss
+    assert choose_t(rows, 0.01, "each")[0] == 0.5
+    with pytest.raises(ConfigError):
+        choose_t(rows, 0.01, "median")
+
+
 def test_score_is_the_mean_main_metric():
     res = {"tasks": {"a": {"main_metric": "ndcg@10", "metrics": {"ndcg@10": 0.4, "mrr@10": 0.9}},
                      "b": {"main_metric": "accuracy", "metrics": {"accuracy": 0.8}}}}
@@ -135,3 +147,35 @@ def test_search_needs_both_task_lists(tmp_path, tiny_model_dir, model_b):
     with pytest.raises(SeaembedError, match="general-tasks"):
         search_merge_weight(tiny_model_dir, [model_b], out=tmp_path / "x", domain_tasks=["d"], general_tasks=[],
                             evaluator=lambda m, d: {})
+
+
+def test_search_through_the_real_evaluation_stage(tmp_path, tiny_model_dir, model_b):
+    """The default evaluator (seaembed.evaluate) on tiny classification and bitext tasks: the contract holds."""
+    def write(path: Path, rows: list[dict]) -> None:
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+
+    clf = tmp_path / "dom-clf"
+    clf.mkdir()
+    (clf / "task.json").write_text(json.dumps({"type": "classification", "name": "tiny-clf", "languages": ["id"],
+                                               "main_metric": "accuracy"}))
+    texts = [("sepatu lari pria", "shoes"), ("running shoes for men", "shoes"), ("giày chạy bộ nam", "shoes"),
+             ("kaos polos katun hitam", "shirt"), ("black cotton t-shirt", "shirt"), ("เสื้อยืดสีดำ", "shirt")]
+    write(clf / "train.jsonl", [{"text": t, "label": lab} for t, lab in texts * 2])
+    write(clf / "test.jsonl", [{"text": t, "label": lab} for t, lab in texts])
+    bitext = tmp_path / "gen-bitext"
+    bitext.mkdir()
+    (bitext / "task.json").write_text(json.dumps({"type": "bitext", "name": "tiny-bitext", "languages": ["en", "id"],
+                                                  "main_metric": "f1"}))
+    write(bitext / "pairs.jsonl", [{"src": "running shoes for men", "tgt": "sepatu lari pria", "src_lang": "en",
+                                    "tgt_lang": "id"},
+                                   {"src": "leather backpack women", "tgt": "tas ransel wanita kulit",
+                                    "src_lang": "en", "tgt_lang": "id"}])
+    report = search_merge_weight(tiny_model_dir, [model_b], out=tmp_path / "m", method="slerp",
+                                 domain_tasks=[clf], general_tasks=[bitext], grid="0,0.5,1", epsilon=0.0,
+                                 show_progress=False)
+    assert [r["t"] for r in report["rows"]] == [0.0, 0.5, 1.0]
+    for r in report["rows"]:
+        assert 0.0 <= r["domain"] <= 1.0 and 0.0 <= r["general"] <= 1.0
+        assert set(r["tasks"]) == {"domain/tiny-clf", "general/tiny-bitext"}
+    assert report["chosen_t"] in (0.0, 0.5, 1.0)
+    assert (tmp_path / "m" / "merge_tradeoff.png").is_file()
