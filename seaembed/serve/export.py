@@ -92,7 +92,7 @@ def quantize_int8(fp32_path: Path, int8_path: Path) -> None:
     level = root.level
     root.setLevel(logging.ERROR)  # silence ORT's "please pre-process" warning for this call only
     try:
-        quantize_dynamic(str(fp32_path), str(int8_path), weight_type=QuantType.QInt8, per_channel=False)
+        quantize_dynamic(str(fp32_path), str(int8_path), weight_type=QuantType.QInt8, per_channel=True)
     finally:
         root.setLevel(level)
 
