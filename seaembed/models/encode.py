@@ -1,8 +1,9 @@
 """Encode texts into float32, L2-normalised embeddings, in length-sorted batches with a progress bar.
 
 Sorting by length keeps padding (wasted compute) small; the output rows are restored to the input order.
-`dtype="bfloat16"` runs an fp32 model under CPU autocast (matmuls in bf16, ~2x faster on CPUs with bf16 support);
-a model loaded with `load_model(..., dtype="bfloat16")` already runs in bf16. Outputs are always float32.
+`dtype="bfloat16"` runs an fp32 model under CPU autocast (matmuls in bf16, weights cast on every call, so it is
+not faster: see benchmarks/results/encode.md); for speed, load the model with `load_model(..., dtype="bfloat16")`,
+which is what `seaembed encode --dtype bfloat16` does. Outputs are always float32.
 """
 
 from __future__ import annotations

@@ -56,13 +56,19 @@ def ensure_packaged(name: str = E5_NAME, *, progress: bool = True) -> Path:
         return target
     from filelock import FileLock
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(target.parent / f".{name}.lock")):
-        if _is_built(target):  # another process built it while we waited
-            return target
-        with atomic_dir(target) as tmp:
-            build_e5_small(tmp, progress=progress)
-            share_permissions(tmp)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(target.parent / f".{name}.lock")):
+            if _is_built(target):  # another process built it while we waited
+                return target
+            with atomic_dir(target) as tmp:
+                build_e5_small(tmp, progress=progress)
+                share_permissions(tmp)
+    except OSError as e:  # read-only home, full disk
+        raise ModelSourceError(
+            f"cannot write the packaged model to {target} ({e.strerror or e}); it needs ~500 MB: set SEAEMBED_HOME "
+            "to a writable directory"
+        ) from None
     return target
 
 

@@ -168,3 +168,13 @@ def test_failed_build_leaves_no_cache(monkeypatch: pytest.MonkeyPatch, tmp_path:
         ensure_packaged(progress=False)
     assert not packaged_dir().exists()
     assert not [p for p in packaged_dir().parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_unwritable_home_gives_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    blocker = tmp_path / "home"
+    blocker.write_text("a file where the cache directory should go")
+    monkeypatch.setenv("SEAEMBED_HOME", str(blocker))
+    from seaembed.errors import ModelSourceError as MSE
+
+    with pytest.raises(MSE, match="cannot write the packaged model to .*set SEAEMBED_HOME"):
+        ensure_packaged(progress=False)
