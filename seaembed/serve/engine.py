@@ -35,7 +35,7 @@ class BatchingConfig:
 
     max_batch_tokens: int = 8192  # padded tokens (batch size x longest sequence) per forward pass
     max_batch_size: int = 256
-    max_wait_ms: float = 2.0  # how long the first waiting sequence may wait for company
+    max_wait_ms: float = 0.0  # how long the first waiting sequence may wait for company (0: take what is queued)
     collect_factor: int = 4  # collect up to this many budgets of tokens before bucketing
 
 

@@ -34,7 +34,7 @@ class ServeOptions:
     quantization: str | None = None
     threads: int | None = None
     max_batch_tokens: int = 8192
-    max_wait_ms: float = 2.0
+    max_wait_ms: float = 0.0
     max_inputs: int = 2048
     max_chars: int = 8192
     default_input_type: str = "query"

@@ -26,6 +26,8 @@ class OnnxBackend(Backend):
         if threads:
             opts.intra_op_num_threads = int(threads)
         opts.inter_op_num_threads = 1
+        # no busy-waiting between batches: in a server the event loop and the tokenizer need those cycles
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(export_dir / meta.get("file", "model.onnx")), opts,
                                             providers=["CPUExecutionProvider"])
         tokenizer = AutoTokenizer.from_pretrained(str(export_dir))
