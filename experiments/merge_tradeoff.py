@@ -57,11 +57,14 @@ def fine_tune(work: Path, steps: int, lr: float, batch_size: int, max_seq_length
     model_dir = work / "train" / "model"
     if (model_dir / "modules.json").is_file():
         return model_dir
+    started = time.perf_counter()
     cfg = TrainConfig(model=BASE, train_files=[training_file(work)], output_dir=work / "train",
                       batch_size=batch_size, max_steps=steps, learning_rate=lr, warmup_ratio=0.1,
                       freeze_word_embeddings=True, checkpoint_steps=10_000, logging_steps=10, max_seq_length=max_seq_length,
                       seed=0)
-    return train(cfg)
+    out = train(cfg)
+    (work / "train_seconds.json").write_text(json.dumps(time.perf_counter() - started))
+    return out
 
 
 def _copy_task(src: Path, dst: Path, files: dict[str, list[dict]]) -> Path:
@@ -140,6 +143,39 @@ def sizes(task_dirs: dict[str, list[Path]]) -> dict[str, dict[str, int]]:
     return out
 
 
+def two_panel_plot(series: dict[str, list[dict]], floor: float) -> bytes:
+    """Left: mean domain / general score vs t for both methods. Right: every task's score vs t (SLERP)."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), dpi=110)
+    styles = {"slerp": dict(color="tab:blue", lw=2.5, alpha=0.6), "linear": dict(color="tab:orange", lw=1, ls="--")}
+    for method, rows in series.items():
+        ts = [r["t"] for r in rows]
+        left.plot(ts, [r["domain"] for r in rows], marker="o", label=f"{method}: domain", **styles[method])
+        left.plot(ts, [r["general"] for r in rows], marker="s", label=f"{method}: general", **styles[method])
+    left.axhline(floor, color="grey", lw=0.8, ls=":", label="general floor (base - epsilon)")
+    left.set(xlabel="t  (0 = base, 1 = tuned)", ylabel="mean main metric", title="Mean scores: SLERP vs linear")
+    left.legend(fontsize=7)
+    left.grid(alpha=0.3)
+    rows = series["slerp"]
+    for name in sorted(rows[0]["tasks"]):
+        right.plot([r["t"] for r in rows], [r["tasks"][name] for r in rows], marker="o",
+                   ls="-" if name.startswith("domain/") else "--", label=name)
+    right.set(xlabel="t", ylabel="main metric", title="Per task (SLERP)")
+    right.legend(fontsize=7)
+    right.grid(alpha=0.3)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--steps", type=int, default=60)
@@ -158,7 +194,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     from seaembed.evaluate.run import evaluate
     from seaembed.merge.merge_models import load_parents
-    from seaembed.merge.report import plot_tradeoff, tradeoff_table
+    from seaembed.merge.report import tradeoff_table
     from seaembed.merge.search import OBJECTIVE, choose_t, parse_grid
     from seaembed.merge.session import MergeSession
 
@@ -166,7 +202,7 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     tuned_dir = fine_tune(args.work, args.steps, args.lr, args.batch_size, args.max_seq_length)
-    train_seconds = time.perf_counter() - started
+    train_seconds = json.loads((args.work / "train_seconds.json").read_text())
     task_dirs = small_tasks(args.work)
     grid = parse_grid(args.grid)
 
@@ -184,14 +220,16 @@ def main() -> None:
             # t = 0 and t = 1 are the base and the tuned model for both methods: evaluate once
             key = f"{'any' if t in (0.0, 1.0) else method}:{t:g}"
             if key not in done:
+                t_start = time.perf_counter()
                 stats = session.apply(t, method=method)
                 row = {"t": t, "tasks": {}}
                 for group in ("domain", "general"):
-                    res = evaluate(session.model, task_dirs[group], show_progress=False, cache=True)
+                    res = evaluate(session.model, task_dirs[group], show_progress=False, cache=False)
                     scores = {n: e["metrics"][e["main_metric"]] for n, e in res["tasks"].items()}
                     row["tasks"].update({f"{group}/{n}": v for n, v in scores.items()})
                     row[group] = statistics.mean(scores.values())
                 row["lerp_fallbacks"] = stats.get("lerp_fallbacks")
+                row["seconds"] = round(time.perf_counter() - t_start, 1)
                 done[key] = row
                 partial.write_text(json.dumps(done, indent=1))
                 print(f"{method} t={t:g}: domain {row['domain']:.4f} general {row['general']:.4f}", flush=True)
@@ -225,19 +263,20 @@ def main() -> None:
         "slerp_lerp_fallbacks_by_t": fallbacks, "changed_tensors": len(session.varying),
         "slerp_vs_linear_weight_gap_t05": {"median": statistics.median(gaps), "max": max(gaps)} if gaps else None,
         "series": series, "slerp_minus_linear": diffs, "choice": choice,
-        "seconds": round(time.perf_counter() - started, 1),
+        "seconds_this_invocation": round(time.perf_counter() - started, 1),
+        "eval_seconds": round(sum(r.get("seconds", 0) for r in done.values()), 1),
+        "evaluations": len(done),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "merge_tradeoff.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     floor = choice["slerp/mean"]["general_floor"]
-    (RESULTS / "merge_tradeoff.png").write_bytes(
-        plot_tradeoff(series, floor=floor, title="e5-small + PRDECT-ID fine-tune: merge with base, score vs t"))
+    (RESULTS / "merge_tradeoff.png").write_bytes(two_panel_plot(series, floor))
     md = [
         "# Merge trade-off: SLERP vs linear (experiments/merge_tradeoff.py)", "",
         f"Base `{BASE}`; tuned: {args.steps} steps of `seaembed train` (CAM InfoNCE, lr {args.lr:g}, batch "
         f"{args.batch_size}, max length {args.max_seq_length}, word embeddings frozen) on 686 PRDECT-ID title -> category pairs; "
-        f"training took {train_seconds / 60:.1f} min, the whole run {result['seconds'] / 60:.1f} min on 2 shared "
-        "CPU cores.", "",
+        f"training took {train_seconds / 60:.1f} min and the {result['evaluations']} evaluations (merge + all four "
+        f"tasks) {result['eval_seconds'] / 60:.1f} min on 2 shared CPU cores (one torch thread).", "",
         "Domain = mean of prdect-category-clf accuracy and prdect-category-retrieval nDCG@10; general = mean of "
         "sib200-topic-clf accuracy (SIB-200 dev, th/vi/id/en) and talpco-bitext F1 (en -> id/th/vi). Task "
         "sizes (rows per file): " + "; ".join(f"{k}: " + ", ".join(f"{f} {n}" for f, n in v.items())
