@@ -47,18 +47,20 @@ def per_lang_bars(results: dict[str, Any], task: str) -> bytes | None:
         return None
     plt = _plt()
     width = 0.8 / len(rows)
-    fig, ax = plt.subplots(figsize=(max(5.0, 0.55 * len(langs) * max(1, len(rows)) + 1.5), 3.2))
+    # one fixed size, so that every chart reads the same in the report's two-column grid
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
     x = np.arange(len(langs))
     for i, (name, vals) in enumerate(rows):
         bars = ax.bar(x + (i - (len(rows) - 1) / 2) * width, vals, width, label=name, color=COLORS[i % len(COLORS)])
-        if len(langs) * len(rows) <= 24:
-            ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)
-    ax.set_xticks(x, langs, rotation=45 if len(langs) > 8 else 0, ha="right" if len(langs) > 8 else "center")
+        if len(langs) * len(rows) <= 12:
+            ax.bar_label(bars, fmt="%.2f", fontsize=8, padding=1)
+    many = len(langs) > 12
+    ax.set_xticks(x, langs, rotation=45 if many else 0, ha="right" if many else "center")
     ax.set_ylabel(metric)
-    ax.set_ylim(0, 1.08)
-    ax.set_title(f"{task}: {metric} per language")
+    ax.set_ylim(0, 1.05)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2 if many else -0.1), ncol=min(3, len(rows)),
+              frameon=False)
     return _png(fig)
 
 
