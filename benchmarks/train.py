@@ -106,7 +106,7 @@ def cam_overhead(model, label: str, batch: int, steps: int) -> dict:
         for name in order:
             times[name].append(_step(model, losses[name], opt, feats, labels))
     med = {k: statistics.median(v) for k, v in times.items()}
-    pair_ratios = [c / m for c, m in zip(times["cam"], times["mnrl"])]
+    pair_ratios = [c / m for c, m in zip(times["cam"], times["mnrl"], strict=True)]
     return {"model": label, "batch": batch, "pairs": steps, "median_step_s": med,
             "ratio_cam_over_mnrl": statistics.median(pair_ratios),
             "ratio_of_medians": med["cam"] / med["mnrl"],

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import json
+import os
 import random
 import sys
 import tempfile

@@ -36,7 +36,7 @@ class TrainingData:
     tasks: dict[str, int] = field(default_factory=dict)
 
     def to_dataset_dict(self):
-        from datasets import DatasetDict, Dataset
+        from datasets import Dataset, DatasetDict
 
         return DatasetDict({name: Dataset.from_dict(cols) for name, cols in sorted(self.groups.items())})
 

@@ -24,15 +24,8 @@ def build_dev_evaluator(path: str | Path, *, max_queries: int = 500, query_promp
         by_task[ex.task].append(ex)
     evaluators = []
     for task, examples in sorted(by_task.items()):
-        corpus: dict[str, str] = {}
-        ids: dict[str, str] = {}
-
-        def doc_id(text: str) -> str:
-            if text not in ids:
-                ids[text] = f"d{len(ids)}"
-                corpus[ids[text]] = text
-            return ids[text]
-
+        ids: dict[str, str] = {}  # text -> corpus id
+        doc_id = _interner(ids)
         queries, relevant = {}, {}
         for i, ex in enumerate(examples[:max_queries]):
             queries[f"q{i}"] = ex.query
@@ -41,6 +34,7 @@ def build_dev_evaluator(path: str | Path, *, max_queries: int = 500, query_promp
                 doc_id(n)
         for ex in examples[max_queries:]:  # more targets make the ranking honest even when queries are capped
             doc_id(ex.positive)
+        corpus = {i: text for text, i in ids.items()}
         evaluators.append(InformationRetrievalEvaluator(
             queries, corpus, relevant, name=f"dev_{task}", query_prompt=query_prompt, corpus_prompt=passage_prompt,
             batch_size=batch_size, write_csv=False, accuracy_at_k=[1, 10], precision_recall_at_k=[10],
@@ -48,3 +42,12 @@ def build_dev_evaluator(path: str | Path, *, max_queries: int = 500, query_promp
     if not evaluators:
         return None
     return SequentialEvaluator(evaluators, main_score_function=lambda scores: sum(scores) / len(scores))
+
+
+def _interner(ids: dict[str, str]):
+    """A function giving each distinct text a stable id `d<n>`, recorded in `ids`."""
+
+    def doc_id(text: str) -> str:
+        return ids.setdefault(text, f"d{len(ids)}")
+
+    return doc_id

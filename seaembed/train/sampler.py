@@ -18,8 +18,8 @@ already consumed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 import logging
+from collections.abc import Iterator, Sequence
 from itertools import accumulate
 from typing import Literal
 

@@ -23,8 +23,13 @@ import torch
 from sentence_transformers import SentenceTransformerTrainer
 from transformers import TrainerCallback
 
-from seaembed.train.checkpoints import (ExamplesSeenLog, checkpoint_step, latest_complete_checkpoint, log_name,
-                                        mark_complete)
+from seaembed.train.checkpoints import (
+    ExamplesSeenLog,
+    checkpoint_step,
+    latest_complete_checkpoint,
+    log_name,
+    mark_complete,
+)
 from seaembed.train.config import TrainConfig
 
 logger = logging.getLogger(__name__)
@@ -185,8 +190,13 @@ def train(config: TrainConfig, *, progress: bool = True) -> Path:
     from seaembed.train.class_keys import ClassKeys
     from seaembed.train.data import ExampleTrackingCollator, column_prompts, load_training_data
     from seaembed.train.dev_eval import build_dev_evaluator
-    from seaembed.train.model_setup import (add_lora, count_parameters, freeze_word_embeddings, load_base_model,
-                                            merge_lora)
+    from seaembed.train.model_setup import (
+        add_lora,
+        count_parameters,
+        freeze_word_embeddings,
+        load_base_model,
+        merge_lora,
+    )
 
     rank, world = _rank_world()
     out = Path(config.output_dir)
@@ -313,7 +323,7 @@ def card_section(config: TrainConfig, data, loss, log_history: list[dict]) -> st
              f"- **Loss:** `{type(loss).__name__}` `{json.dumps(loss.get_config_dict(), default=str)}` "
              "(InfoNCE with Class-Aware Masking; see seaembed docs/training.md)",
              f"- **Batch size:** {config.batch_size}, lr {config.learning_rate}, {config.scheduler} schedule, "
-             f"warm-up ratio {config.warmup_ratio}, LoRA: {'r=%d' % config.lora.r if config.lora else 'no'}"]
+             f"warm-up ratio {config.warmup_ratio}, LoRA: {f'r={config.lora.r}' if config.lora else 'no'}"]
     evals = [h for h in log_history if any(k.startswith("eval_") and k.endswith("accuracy@1") for k in h)]
     if evals:
         last = evals[-1]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 from sentence_transformers import SentenceTransformer
-from sentence_transformers.sentence_transformer.losses import (CachedMultipleNegativesRankingLoss,
-                                                               MultipleNegativesRankingLoss)
+from sentence_transformers.sentence_transformer.losses import (
+    CachedMultipleNegativesRankingLoss,
+    MultipleNegativesRankingLoss,
+)
 
 from seaembed.train.losses import CachedCAMInfoNCELoss, CAMInfoNCELoss
 from seaembed.train.losses.text_identity import text_fingerprints

@@ -199,7 +199,7 @@ def test_two_processes_gather_negatives(tmp_path, tiny_model_dir):
     out = tmp_path / "out"
     r0, r1 = _seen(out), _seen(out, "examples_seen.rank1.jsonl")
     assert len(r0) == len(r1) == 3
-    for a, b in zip(r0, r1):
+    for a, b in zip(r0, r1, strict=True):
         assert a["step"] == b["step"] and a["rank"] == 0 and b["rank"] == 1
         assert not set(a["ids"]) & set(b["ids"])  # each process gets its own batch
         columns = 2 if a["ids"][0] < 40 else 1  # title-category rows carry one hard negative
