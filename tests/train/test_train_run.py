@@ -147,6 +147,14 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def _complete_checkpoints(out: Path) -> list[Path]:
     root = out / "checkpoints"
     return sorted(root.glob("checkpoint-*/.complete")) if root.exists() else []
@@ -193,7 +201,7 @@ def test_two_processes_gather_negatives(tmp_path, tiny_model_dir):
     torchrun = VENV_BIN / "torchrun"
     if not torchrun.exists() or shutil.which("true") is None:
         pytest.skip("torchrun not installed")
-    done = subprocess.run([str(torchrun), "--nproc_per_node", "2", "--master_port", "29517", "-m", "seaembed.cli",
+    done = subprocess.run([str(torchrun), "--nproc_per_node", "2", "--master_port", str(_free_port()), "-m", "seaembed.cli",
                            "train", str(cfg)], env=_env(), cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     out = tmp_path / "out"
