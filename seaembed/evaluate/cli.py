@@ -35,9 +35,12 @@ def eval_command(
     if ctx.invoked_subcommand is not None:
         return
     if not model or not tasks:
-        typer.echo(ctx.get_help())
+        if not (model or tasks):
+            typer.echo(ctx.get_help())
         if model or tasks:
-            raise typer.BadParameter("both --model and --tasks are needed")
+            from seaembed.errors import ConfigError
+
+            raise ConfigError("seaembed eval needs both --model and --tasks")
         raise typer.Exit(0)
     from seaembed.evaluate.report import render_markdown
     from seaembed.evaluate.run import evaluate
