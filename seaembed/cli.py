@@ -46,26 +46,19 @@ _register()
 
 
 def main() -> None:
-    """Entry point: run the app, turning user errors into one line on stderr and exit status 2."""
+    """Entry point: run the app, turning user errors into one line on stderr and exit status 2.
+
+    Click's standalone mode handles usage errors (exit 2 with a usage line) and --help; only our own errors and
+    interrupts need catching here.
+    """
     try:
-        app(standalone_mode=False)
+        app()
     except SeaembedError as e:
         typer.secho(f"error: {e}", err=True, fg=typer.colors.RED)
         sys.exit(2)
     except KeyboardInterrupt:
         typer.secho("interrupted", err=True)
         sys.exit(130)
-    except typer.Exit as e:  # raised by --help and friends under standalone_mode=False
-        sys.exit(e.exit_code)
-    except Exception as e:  # click usage errors
-        import click
-
-        if isinstance(e, click.exceptions.ClickException):
-            e.show()
-            sys.exit(e.exit_code)
-        if isinstance(e, click.exceptions.Exit | click.exceptions.Abort):
-            sys.exit(getattr(e, "exit_code", 1))
-        raise
 
 
 if __name__ == "__main__":
