@@ -154,8 +154,9 @@ def server_runs(int8: Path, texts: list[str], engine, levels: list[int], per_lev
     from seaembed.serve.server import free_port
 
     def payloads(n):
+        # base64, as the official openai client asks by default (and far cheaper to parse than float lists)
         return [{"input": [texts[(i * texts_per_request + j) % len(texts)] for j in range(texts_per_request)],
-                 "model": "bench"} for i in range(n)]
+                 "model": "bench", "encoding_format": "base64"} for i in range(n)]
 
     port = free_port()
     args = ["--model", str(int8), "--backend", "onnx"] + (["--threads", str(threads)] if threads else [])
@@ -166,8 +167,13 @@ def server_runs(int8: Path, texts: list[str], engine, levels: list[int], per_lev
         asyncio.run(run_load(url, payloads(16), 4))  # warm-up
         for c in levels:
             n = per_level[c]
-            http = asyncio.run(run_load(url, payloads(n), c)).summary()
-            raw = asyncio.run(engine_load(engine, payloads(n), c)).summary()
+            # interleaved, best of two each: the machine is shared and other jobs' bursts hit either side
+            runs = []
+            for _ in range(2):
+                runs.append(("engine", asyncio.run(engine_load(engine, payloads(n), c)).summary()))
+                runs.append(("server", asyncio.run(run_load(url, payloads(n), c)).summary()))
+            http = max((r for k, r in runs if k == "server"), key=lambda r: r["tokens_per_s"])
+            raw = max((r for k, r in runs if k == "engine"), key=lambda r: r["tokens_per_s"])
             overhead = 1 - http["tokens_per_s"] / raw["tokens_per_s"] if raw["tokens_per_s"] else None
             out[str(c)] = {"server": http, "engine": raw,
                            "server_overhead": round(overhead, 3) if overhead is not None else None}
@@ -192,21 +198,23 @@ def render(r: dict) -> str:
               f"Cosine on the benchmark texts: mean {q['cosine_mean']}, min {q['cosine_min']}. "
               f"nDCG@10 on `{q['task']}`: fp32 {q['ndcg@10_fp32']}, int8 {q['ndcg@10_int8']} "
               f"(delta {q['ndcg@10_delta']:+.4f}).", "",
-              f"## Through the server (onnx-int8, {r['texts_per_request']} text(s) per request, loopback)", "",
-              "| concurrency | requests | server tokens/s | p50 ms | p99 ms | engine tokens/s | engine p50 ms | "
-              "engine p99 ms | server overhead |", "|---|---|---|---|---|---|---|---|---|"]
-    for c, v in r["server"].items():
-        s, e = v["server"], v["engine"]
-        lines.append(f"| {c} | {s['requests']} | {s['tokens_per_s']} | {s['p50_ms']} | {s['p99_ms']} | "
-                     f"{e['tokens_per_s']} | {e['p50_ms']} | {e['p99_ms']} | {v['server_overhead']:.1%} |")
+              "## Through the server (onnx-int8, loopback) against the same load on the raw engine", "",
+              "| texts/request | concurrency | requests | server tokens/s | p50 ms | p99 ms | engine tokens/s | "
+              "engine p50 ms | engine p99 ms | server overhead |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for tpr, levels in r["server"].items():
+        for c, v in levels.items():
+            s, e = v["server"], v["engine"]
+            lines.append(f"| {tpr} | {c} | {s['requests']} | {s['tokens_per_s']} | {s['p50_ms']} | {s['p99_ms']} | "
+                         f"{e['tokens_per_s']} | {e['p50_ms']} | {e['p99_ms']} | {v['server_overhead']:.1%} |")
     t = r["targets"]
     lines += ["", "## Targets", "",
               f"- int8 engine >= 3x sentence-transformers fp32: measured {t['int8_x_st']}x -> "
               f"{'met' if t['int8_x_st'] >= 3 else 'missed'}",
-              f"- server overhead <= 15% (at concurrency 32): measured {t['overhead_c32']:.1%} -> "
-              f"{'met' if t['overhead_c32'] <= 0.15 else 'missed'}", "",
+              *[f"- server overhead <= 15% at concurrency 32, {tpr} text(s) per request: measured {o:.1%} -> "
+                f"{'met' if o <= 0.15 else 'missed'}" for tpr, o in t["overhead_c32"].items()], "",
               "Server overhead = 1 - server tokens/s / engine tokens/s for the same requests at the same concurrency; "
-              "the HTTP client runs on the same 2 cores as the server, so its own CPU time is part of the overhead.",
+              "the HTTP client (httpx, base64 responses as the openai client asks) runs on the same 2 cores as the server, "
+              "so its own CPU time is part of the overhead. Engine and server runs are interleaved, best of two each.",
               ""]
     return "\n".join(lines)
 
@@ -216,7 +224,8 @@ def main() -> None:
     p.add_argument("--model", default="packaged:multilingual-e5-small")
     p.add_argument("--int8-dir", default=None)
     p.add_argument("--texts", type=int, default=256)
-    p.add_argument("--texts-per-request", type=int, default=1)
+    p.add_argument("--texts-per-request", type=int, nargs="+", default=[1, 16],
+                   help="request shapes: 1 (a search query) and 16 (a batch call, e.g. indexing)")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--out", default=str(RESULTS / "serve"))
     args = p.parse_args()
@@ -235,15 +244,18 @@ def main() -> None:
     for name in ("torch-fp32", "torch-bf16"):
         engines.pop(name).close()
     levels = [1, 8, 32]
-    per_level = {1: 64, 8: 256, 32: 512}
-    server = server_runs(int8, texts, engines["onnx-int8"], levels, per_level, args.texts_per_request, args.threads)
+    server = {}
+    for tpr in args.texts_per_request:
+        per_level = {1: max(8, 48 // tpr), 8: max(24, 192 // tpr), 32: max(64, 384 // tpr)}
+        print(f"server, {tpr} text(s) per request ...", flush=True)
+        server[str(tpr)] = server_runs(int8, texts, engines["onnx-int8"], levels, per_level, tpr, args.threads)
     engines["onnx-int8"].close()
     n_tokens = round(raw["engine onnx-int8"]["tokens_per_s"] * raw["engine onnx-int8"]["seconds"])
     report = {
         "model": args.model, "int8_dir": str(int8), "n_texts": len(texts), "n_tokens": n_tokens,
-        "texts_per_request": args.texts_per_request, "raw": raw, "quality_int8": qual, "server": server,
+        "texts_per_request": args.texts_per_request, "engine_config": vars(engines["onnx-int8"].config), "raw": raw, "quality_int8": qual, "server": server,
         "targets": {"int8_x_st": raw["engine onnx-int8"]["x_vs_sentence_transformers"],
-                    "overhead_c32": server["32"]["server_overhead"]},
+                    "overhead_c32": {tpr: v["32"]["server_overhead"] for tpr, v in server.items()}},
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "load_before": [round(x, 1) for x in load_before],
                     "load_after": [round(x, 1) for x in os.getloadavg()]},

@@ -71,7 +71,7 @@ def serve_command(
     dtype: str = typer.Option("float32", "--dtype", help="torch backend: float32 or bfloat16."),
     quantization: str | None = typer.Option(None, "--quantization", help="vllm backend: fp8."),
     threads: int | None = typer.Option(None, "--threads", help="Intra-op threads (default: all cores)."),
-    max_batch_tokens: int = typer.Option(8192, "--max-batch-tokens", min=16),
+    max_batch_tokens: int = typer.Option(512, "--max-batch-tokens", min=16, help="Padded tokens per forward pass."),
     max_wait_ms: float = typer.Option(0.0, "--max-wait-ms", min=0.0, help="Wait for more work before a batch (0: batch whatever is queued)."),
     max_inputs: int = typer.Option(2048, "--max-inputs", min=1, help="Texts per /v1/embeddings request."),
     max_chars: int = typer.Option(8192, "--max-chars", min=1, help="Characters per text."),

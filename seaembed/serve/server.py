@@ -33,7 +33,7 @@ class ServeOptions:
     dtype: str = "float32"
     quantization: str | None = None
     threads: int | None = None
-    max_batch_tokens: int = 8192
+    max_batch_tokens: int = 512
     max_wait_ms: float = 0.0
     max_inputs: int = 2048
     max_chars: int = 8192
