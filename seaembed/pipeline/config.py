@@ -68,6 +68,15 @@ class IndexSettings(_Strict):
     kind: Literal["auto", "flat", "hnsw", "ivfpq"] = "auto"
 
 
+class ServeSettings(_Strict):
+    """How the result should be served: shapes the `seaembed serve` command the run prints (serving is not a stage)."""
+
+    backend: Literal["auto", "torch", "onnx", "vllm"] = "auto"
+    quantization: Literal["fp8"] | None = None
+    use_export: Literal["onnx", "onnx-int8"] | None = None  # serve the exported ONNX model instead of the torch one
+    port: int = 8080
+
+
 class RunConfig(_Strict):
     """The whole flow. `data` and `train` are validated by their stages' own models when the run starts."""
 
@@ -78,6 +87,7 @@ class RunConfig(_Strict):
     eval: EvalSettings = Field(default_factory=EvalSettings)
     export: ExportSettings = Field(default_factory=ExportSettings)
     index: IndexSettings = Field(default_factory=IndexSettings)
+    serve: ServeSettings = Field(default_factory=ServeSettings)
     profiles: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 

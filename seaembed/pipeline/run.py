@@ -68,6 +68,22 @@ def _data_stage(cfg: RunConfig, base: Path, out: Path, log) -> tuple[Any, dict[s
     return fn, data_cfg.model_dump(mode="json"), inputs
 
 
+def serve_command(cfg: RunConfig, manifest: dict[str, Any]) -> str:
+    """The `seaembed serve` command for the run's result, following the config's `serve` section."""
+    s = cfg.serve
+    model = manifest.get(f"export_{s.use_export.replace('-', '_')}") if s.use_export else None
+    parts = ["seaembed serve", "--model", str(model or manifest["final_model"])]
+    if manifest.get("index"):
+        parts += ["--index", manifest["index"]]
+    if s.backend != "auto":
+        parts += ["--backend", s.backend]
+    if s.quantization:
+        parts += ["--quantization", s.quantization]
+    if s.port != 8080:
+        parts += ["--port", str(s.port)]
+    return " ".join(parts)
+
+
 def run_pipeline(cfg: RunConfig, base: Path, out: str | Path, *, log=print) -> dict[str, Any]:
     """Run every stage under `out`; returns the manifest (also written to `out/run.json`)."""
     from seaembed.models import resolve_model_dir
@@ -176,6 +192,7 @@ def run_pipeline(cfg: RunConfig, base: Path, out: str | Path, *, log=print) -> d
         record("index", runner.run("index", index_fn, settings=cfg.index.model_dump(mode="json"),
                                    inputs={"model": final, "catalog": catalog}))
 
+    manifest["serve_command"] = serve_command(cfg, manifest)
     manifest["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S")
     write_json(out / "run.json", manifest)
     return manifest

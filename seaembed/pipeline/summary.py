@@ -35,8 +35,5 @@ def summarise(manifest: dict[str, Any], out: str | Path) -> str:
             rows.append(f"  {key:18s} {manifest[key]}")
     if manifest.get("eval_results") and Path(manifest["eval_results"]).exists():
         rows += ["", "Dev tasks (main metric):"] + headline(manifest["eval_results"])
-    serve = f"seaembed serve --model {manifest.get('final_model')}"
-    if manifest.get("index"):
-        serve += f" --index {manifest['index']}"
-    rows += ["", "Serve it:", f"  {serve}", ""]
+    rows += ["", "Serve it (then open the search page at the printed address):", f"  {manifest.get('serve_command')}", ""]
     return "\n".join(rows)
