@@ -22,7 +22,7 @@ def build_tiny_model(out_dir: str | Path, *, seed: int = 0, dim: int = 32, layer
     """Write a tiny random sentence-transformers model to `out_dir` and return the path."""
     import torch
     from sentence_transformers import SentenceTransformer, models
-    from tokenizers import Tokenizer, decoders, normalizers, pre_tokenizers, processors, trainers
+    from tokenizers import Tokenizer, decoders, normalizers, pre_tokenizers, processors
     from tokenizers.models import WordPiece
     from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
@@ -30,11 +30,17 @@ def build_tiny_model(out_dir: str | Path, *, seed: int = 0, dim: int = 32, layer
     hf_dir = out_dir / "_hf"
     hf_dir.mkdir(parents=True, exist_ok=True)
 
-    tok = Tokenizer(WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
+    # A fixed vocabulary (not a trained one: the WordPiece trainer breaks ties differently between processes, so
+    # two tiny models built apart could differ in shape): specials, the corpus's words, and every character.
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
+    text = normalizer.normalize_str(" ".join(TINY_CORPUS))
+    chars = sorted({c for c in text + "abcdefghijklmnopqrstuvwxyz0123456789" if not c.isspace()})
+    words = sorted({w for w in text.split() if len(w) > 1})[: max(vocab_size - len(specials) - 2 * len(chars), 0)]
+    vocab = {tok: i for i, tok in enumerate(specials + chars + ["##" + c for c in chars] + words)}
+    tok = Tokenizer(WordPiece(vocab, unk_token="[UNK]"))
+    tok.normalizer = normalizer
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
-    tok.train_from_iterator(TINY_CORPUS * 3, trainer)
     cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]",
                                                        special_tokens=[("[CLS]", cls), ("[SEP]", sep)])

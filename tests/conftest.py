@@ -33,3 +33,11 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     if "SEAEMBED_TEST_HOME" not in os.environ:
         os.environ["SEAEMBED_TEST_HOME"] = str(tmp_path_factory.mktemp("seaembed_home"))
     monkeypatch.setenv("SEAEMBED_HOME", os.environ["SEAEMBED_TEST_HOME"])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One intra-op thread per test process (set before torch is imported): the tiny models gain nothing from
+    more, and tests that start several processes would otherwise oversubscribe 2 cores (OpenMP spin-waits made
+    steps 10-30x slower when we measured it)."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
