@@ -6,6 +6,7 @@ with special tokens) into an `(n, dim)` float32 array of L2-normalised embedding
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
@@ -26,9 +27,12 @@ class Backend(ABC):
         self.max_length = int(max_length)
         self.prompts = dict(prompts or {})
         self.pad_id = int(tokenizer.pad_token_id or 0)
+        # HF fast tokenizers set truncation state on every call; concurrent calls from two threads can fail with
+        # "Already borrowed", so calls are serialised (tokenising is short next to the forward pass).
+        self._tokenize_lock = threading.Lock()
 
     def prompt_text(self, prompt: str | None) -> str:
-        """The prefix for a prompt name (`query`/`passage`), '' for None, or the literal string if not a name."""
+        """The prefix for a prompt name (`query`/`passage`); '' for None or a name the model does not define."""
         if not prompt:
             return ""
         return self.prompts.get(prompt, "")
@@ -36,9 +40,10 @@ class Backend(ABC):
     def tokenize(self, texts: Sequence[str], prompt: str | None = None) -> list[list[int]]:
         """Token ids per text (prompt prefixed, special tokens added, truncated to `max_length`)."""
         prefix = self.prompt_text(prompt)
-        enc = self.tokenizer([prefix + t for t in texts], add_special_tokens=True, truncation=True,
-                             max_length=self.max_length, padding=False, return_attention_mask=False,
-                             return_token_type_ids=False)
+        with self._tokenize_lock:
+            enc = self.tokenizer([prefix + t for t in texts], add_special_tokens=True, truncation=True,
+                                 max_length=self.max_length, padding=False, return_attention_mask=False,
+                                 return_token_type_ids=False)
         return enc["input_ids"]
 
     def pad(self, batch: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
