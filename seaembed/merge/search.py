@@ -63,10 +63,15 @@ def parse_grid(text: str | Sequence[float] | None) -> list[float]:
 
 
 def default_evaluator(model: Any, task_dirs: Sequence[str | Path]) -> Mapping[str, Any]:
-    """The evaluation stage, without its embedding cache (the merged model changes in place between calls)."""
+    """The evaluation stage with its embedding cache.
+
+    The merged model changes in place between calls, but each `evaluate` call fingerprints the model's current
+    tensors afresh, so every t gets its own cache entry; t=0 (the base) and the chosen t are then free when the
+    evaluation stage scores the base and the saved merged model.
+    """
     from seaembed.evaluate.run import evaluate
 
-    return evaluate(model, list(task_dirs), show_progress=False, cache=False)
+    return evaluate(model, list(task_dirs), show_progress=False, cache=True)
 
 
 def task_scores(model: Any, task_dirs: Sequence[str | Path], evaluator: Evaluator | None = None) -> dict[str, float]:
