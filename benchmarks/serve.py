@@ -160,7 +160,9 @@ def server_runs(int8: Path, texts: list[str], engine, levels: list[int], per_lev
 
     port = free_port()
     args = ["--model", str(int8), "--backend", "onnx"] + (["--threads", str(threads)] if threads else [])
-    proc = start_server(args, port, log_path=str(RESULTS / ".serve_bench_server.log"))
+    import tempfile
+
+    proc = start_server(args, port, log_path=str(Path(tempfile.mkdtemp()) / "server.log"))
     out = {}
     try:
         url = f"http://127.0.0.1:{port}"

@@ -165,3 +165,28 @@ def test_health_metrics_page_and_unknown_route(client):
     assert client.get("/static/app.js").status_code == 200
     err = _err(client.get("/nope"), 404)
     assert err["message"] == "Not Found"
+
+
+def test_backend_resolution_and_loopback_only_load(tiny_model_dir, onnx_dir):
+    from seaembed.errors import ConfigError
+    from seaembed.serve.loadgen import check_loopback
+    from seaembed.serve.server import resolve_backend
+
+    assert resolve_backend(str(onnx_dir), "auto") == "onnx"
+    assert resolve_backend(str(tiny_model_dir), "auto") == "torch"
+    with pytest.raises(ConfigError, match="seaembed export"):
+        resolve_backend(str(tiny_model_dir), "onnx")
+    check_loopback("http://127.0.0.1:9")
+    with pytest.raises(ValueError, match="loopback only"):
+        check_loopback("http://example.com:80")
+
+
+def test_serve_cli_reports_bad_backend_as_one_line(tiny_model_dir):
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "seaembed.cli", "serve", "--model", str(tiny_model_dir), "--backend",
+                        "onnx"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    assert "error: --backend onnx needs a `seaembed export` directory" in r.stderr
+    assert "Traceback" not in r.stderr
