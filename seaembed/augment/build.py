@@ -168,7 +168,8 @@ def build_dataset(cfg: DataConfig, *, base_dir: str | Path | None = None, out: s
         if cfg.self_validation.enabled:
             from seaembed.augment.self_validation import self_validate
 
-            rows = self_validate(rows, guide.get(), cfg.self_validation, drops, seed=cfg.seed, batch_size=bs)
+            rows = self_validate(rows, guide.get(), cfg.self_validation, drops, seed=cfg.seed, batch_size=bs,
+                                 show_progress=show_progress)
         return done("self-validation", rows, drops)
 
     runner.run("self-validation", validation, settings={"cfg": cfg.self_validation.model_dump(),

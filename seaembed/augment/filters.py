@@ -25,11 +25,13 @@ def where(ex: TrainingExample) -> str:
 
 def length_filter(examples: Iterable[TrainingExample], *, min_chars: int, max_chars: int, drops: DropLog,
                   stage: str = "filter") -> list[TrainingExample]:
-    """Drop examples whose query or positive is shorter than `min_chars` or longer than `max_chars`."""
+    """Drop examples whose query or positive is shorter than `min_chars` or longer than `max_chars`. The positive of
+    a label-space row is a class name (e.g. the star rating "5"), so only its query has a minimum length."""
     out = []
     for ex in examples:
         lengths = (len(ex.query.strip()), len(ex.positive.strip()))
-        if min(lengths) < min_chars:
+        shortest = lengths[0] if ex.label is not None else min(lengths)
+        if shortest < min_chars:
             drops.add(stage, f"shorter than {min_chars} chars", where=where(ex), preview=ex.query)
         elif max(lengths) > max_chars:
             drops.add(stage, f"longer than {max_chars} chars", where=where(ex), preview=ex.query)

@@ -61,7 +61,7 @@ def _extra(ex: TrainingExample, name: str) -> Any:
 
 
 def mine_task(examples: list[TrainingExample], model: Any, cfg: HardNegativesConfig, *, task: str,
-              stats: MiningStats, batch_size: int = 64) -> list[list[str]]:
+              stats: MiningStats, batch_size: int = 64, show_progress: bool = False) -> list[list[str]]:
     """Mined negatives (texts) for each example of one task."""
     import faiss
 
@@ -80,8 +80,10 @@ def mine_task(examples: list[TrainingExample], model: Any, cfg: HardNegativesCon
     norm = [normalise(t) for t in corpus]
     # symmetric tasks (both sides are sentences of the same kind) use the query prompt on both sides
     doc_prompt = "query" if task == "bitext" else "passage"
-    docs = unique_encode(model, corpus, prompt=doc_prompt, batch_size=batch_size)
-    qs = unique_encode(model, [ex.query for ex in examples], prompt="query", batch_size=batch_size)
+    # (texts already encoded by an earlier stage come from the in-process memo)
+    docs = unique_encode(model, corpus, prompt=doc_prompt, batch_size=batch_size, show_progress=show_progress)
+    qs = unique_encode(model, [ex.query for ex in examples], prompt="query", batch_size=batch_size,
+                       show_progress=show_progress)
     pos_scores = np.einsum("ij,ij->i", qs, docs[[where[ex.positive] for ex in examples]])
     index = faiss.IndexFlatIP(docs.shape[1])
     index.add(docs)
@@ -145,7 +147,7 @@ def mine_hard_negatives(examples: list[TrainingExample], model: Any, cfg: HardNe
     result = list(examples)
     for task, idx in tqdm(sorted(by_task.items()), desc="hard negatives", disable=not show_progress):
         rows = [examples[i] for i in idx]
-        mined = mine_task(rows, model, cfg, task=task, stats=stats, batch_size=batch_size)
+        mined = mine_task(rows, model, cfg, task=task, stats=stats, batch_size=batch_size, show_progress=show_progress)
         for i, negs in zip(idx, mined, strict=True):
             if negs:
                 result[i] = examples[i].model_copy(update={"negatives": list(examples[i].negatives) + negs})

@@ -50,11 +50,12 @@ def title_category(products: Iterable[Product]) -> list[TrainingExample]:
 
 
 def title_description(products: Iterable[Product]) -> list[TrainingExample]:
-    """title -> description and attributes (task title-description)."""
+    """title -> description and attributes (task title-description). Products without a description are skipped:
+    attributes alone (often seller location, rating, sales count) do not describe the product."""
     out = []
     for p in products:
         body = " ".join(x for x in (p.description, attributes_text(p.attributes)) if x)
-        if body:
+        if p.description:
             out.append(example(p.title, body, "title-description", lang=p.lang, source=p.source, origin_id=p.id,
                                group=f"item:{p.id}"))
     return out

@@ -71,15 +71,17 @@ def label_verdicts(embeddings: np.ndarray, labels: list[str], cfg: SelfValidatio
     return verdicts, p_given
 
 
-def pair_verdicts(model: Any, examples: list[TrainingExample], max_rank: int, *, batch_size: int = 64) -> list[Verdict]:
+def pair_verdicts(model: Any, examples: list[TrainingExample], max_rank: int, *, batch_size: int = 64,
+                  show_progress: bool = False) -> list[Verdict]:
     """Rows whose positive ranks at `max_rank` or worse among the task's positives, under the guide model."""
     corpus = list(dict.fromkeys(ex.positive for ex in examples))
     if len(corpus) <= max_rank:
         return []
     where = {t: i for i, t in enumerate(corpus)}
     prompt = "query" if examples[0].task == "bitext" else "passage"
-    docs = unique_encode(model, corpus, prompt=prompt, batch_size=batch_size)
-    qs = unique_encode(model, [ex.query for ex in examples], prompt="query", batch_size=batch_size)
+    docs = unique_encode(model, corpus, prompt=prompt, batch_size=batch_size, show_progress=show_progress)
+    qs = unique_encode(model, [ex.query for ex in examples], prompt="query", batch_size=batch_size,
+                       show_progress=show_progress)
     out = []
     for i in range(0, len(examples), 512):
         sims = qs[i:i + 512] @ docs.T
@@ -93,7 +95,7 @@ def pair_verdicts(model: Any, examples: list[TrainingExample], max_rank: int, *,
 
 
 def self_validate(examples: list[TrainingExample], model: Any, cfg: SelfValidationConfig, drops: DropLog, *,
-                  seed: int = 0, batch_size: int = 64) -> list[TrainingExample]:
+                  seed: int = 0, batch_size: int = 64, show_progress: bool = False) -> list[TrainingExample]:
     """The examples with contradicted ones dropped (or down-weighted to `downweight_to`), each logged."""
     by_task: dict[tuple[str, bool], list[int]] = defaultdict(list)
     for i, ex in enumerate(examples):
@@ -103,10 +105,11 @@ def self_validate(examples: list[TrainingExample], model: Any, cfg: SelfValidati
     for (_task, has_label), idx in sorted(by_task.items()):
         rows = [examples[i] for i in idx]
         if has_label:
-            emb = unique_encode(model, [ex.query for ex in rows], prompt="query", batch_size=batch_size)
+            emb = unique_encode(model, [ex.query for ex in rows], prompt="query", batch_size=batch_size,
+                                show_progress=show_progress)
             found, _ = label_verdicts(emb, [str(ex.label) for ex in rows], cfg, seed=seed)
         elif cfg.pair_max_rank is not None:
-            found = pair_verdicts(model, rows, cfg.pair_max_rank, batch_size=batch_size)
+            found = pair_verdicts(model, rows, cfg.pair_max_rank, batch_size=batch_size, show_progress=show_progress)
         else:
             found = []
         verdicts += [Verdict(idx[v.index], v.reason, v.detail) for v in found]

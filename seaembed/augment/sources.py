@@ -133,7 +133,7 @@ def _records(src: SourceFile, base: Path | None, required: list[str], drops: Dro
 def _convert(src: SourceFile, base: Path | None, required: list[str], drops: DropLog, errors: str,
              make: Callable[[Record, str], Any]) -> list[Any]:
     """Read a source and turn each record into a row with `make`; bad rows go to `drops` (or raise)."""
-    name = src.name or Path(src.path).stem
+    name = src.name or Path(src.path.split(":", 1)[-1] if src.path.startswith("sample:") else src.path).stem
     rows = []
     for rec in _records(src, base, required, drops, errors):
         try:

@@ -62,8 +62,8 @@ def test_other_rules(built):
 def test_title_description_includes_attributes_and_query_category_caps_per_category():
     ps = [Product(id=str(i), title=f"Kaos {i}", description="Kaos katun", category=["Fashion", "Kaos"],
                   attributes={"warna": "hitam"}) for i in range(5)]
-    td = title_description(ps[:1])
-    assert td[0].positive == "Kaos katun warna: hitam"
+    td = title_description(ps[:1] + [Product(id="x", title="Kaos", attributes={"seller": "Jakarta"})])
+    assert [r.positive for r in td] == ["Kaos katun warna: hitam"]
     qc = query_category(ps, per_category=3)
     assert [(r.query, r.label) for r in qc] == [("Kaos", "Fashion > Kaos")] * 3
 
@@ -81,10 +81,11 @@ def test_dedupe_on_normalised_text_and_length_filter():
             example("sepatu lari", "sepatu lari pria", "query-category", lang="id", source="s", origin_id="c"),
             example("Kaos", "kaos", "query-item", lang="id", source="s", origin_id="d"),
             example("a", "kaos hitam", "query-item", lang="id", source="s", origin_id="e"),
-            example("kaos", "x" * 50, "query-item", lang="id", source="s", origin_id="f")]
+            example("kaos", "x" * 50, "query-item", lang="id", source="s", origin_id="f"),
+            example("bagus sekali", "5", "classification", lang="id", source="s", origin_id="g", label="5")]
     drops = DropLog()
     kept = dedupe(length_filter(rows, min_chars=2, max_chars=40, drops=drops), drops=drops)
-    assert [r.model_extra["origin_id"] for r in kept] == ["a", "c"]
+    assert [r.model_extra["origin_id"] for r in kept] == ["a", "c", "g"]  # a class name may be short
     assert {(d.where, d.reason) for d in drops.drops} == {
         ("b", "duplicate"), ("d", "query equals positive"), ("e", "shorter than 2 chars"),
         ("f", "longer than 40 chars")}
