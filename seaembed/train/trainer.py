@@ -210,7 +210,8 @@ def train(config: TrainConfig, *, progress: bool = True) -> Path:
     data = load_training_data(config.train_files, group_by=config.group_by, max_negatives=config.max_negatives,
                               class_keys=ClassKeys(config.label_space_tasks))
     model = load_base_model(config.model, device=device)
-    if config.max_seq_length:
+    inference_max_seq_length = model.max_seq_length
+    if config.max_seq_length:  # a training-time truncation only: the saved model keeps the base's limit
         model.max_seq_length = config.max_seq_length
     query_prompt = config.query_prompt if config.query_prompt is not None else model.prompts.get("query")
     passage_prompt = config.passage_prompt if config.passage_prompt is not None else (
@@ -283,6 +284,7 @@ def train(config: TrainConfig, *, progress: bool = True) -> Path:
     model_dir = out / "model"
     if trainer.is_world_process_zero():
         merged = merge_lora(model)
+        model.max_seq_length = inference_max_seq_length
         _fill_model_card(model, config, data, loss)
         with atomic_dir(model_dir) as tmp:
             model.save(str(tmp))

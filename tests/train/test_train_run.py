@@ -65,13 +65,15 @@ def test_cli_trains_and_writes_a_sentence_transformers_dir(tmp_path, tiny_model_
 
     from seaembed.cli import app
 
-    cfg = _config(tmp_path, tiny_model_dir)
+    cfg = _config(tmp_path, tiny_model_dir, max_seq_length=16)
     result = CliRunner().invoke(app, ["train", str(cfg), "--max-steps", "4"])
     assert result.exit_code == 0, result.output
     model_dir = tmp_path / "out" / "model"
     assert f"model: {model_dir}" in result.output
     model = SentenceTransformer(str(model_dir), device="cpu")
     assert model.prompts.get("query") == "query: " and model.prompts.get("passage") == "passage: "
+    # max_seq_length is a training-time truncation; the saved model keeps the base's limit
+    assert model.max_seq_length == SentenceTransformer(str(tiny_model_dir), device="cpu").max_seq_length == 128
     emb = model.encode(["sepatu lari"], normalize_embeddings=True)
     assert emb.shape == (1, 32)
     card = (model_dir / "README.md").read_text()
