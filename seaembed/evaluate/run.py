@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import platform
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,8 +39,12 @@ def evaluate(
     batch_size: int = 32,
     show_progress: bool = True,
     cache: bool = True,
+    names: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Evaluate `model` (a model source, a loaded SentenceTransformer, or an `Encoder`) on every task.
+
+    `names` gives display names to the model and baseline sources (e.g. `{"runs/x/merged": "final"}`); a source
+    without one is named by itself.
 
     `task_dirs` are task directories or directories of them. `baselines` are `"bm25"` or other model sources,
     evaluated in the same run. With `out_dir`, writes `results.json`, `results.md` and `report.html` there.
@@ -50,8 +54,8 @@ def evaluate(
     from seaembed.evaluate.runners import run_with_bm25, run_with_encoder
 
     tasks = [load_task(d) for d in find_task_dirs(list(task_dirs))]
-    names = [t.name for t in tasks]
-    dupes = sorted({n for n in names if names.count(n) > 1})
+    task_names = [t.name for t in tasks]
+    dupes = sorted({n for n in task_names if task_names.count(n) > 1})
     if dupes:
         from seaembed.errors import InputError
 
@@ -59,16 +63,21 @@ def evaluate(
         raise InputError(where[1] + "/task.json", f"task name {dupes[0]!r} is used twice ({', '.join(where)})",
                          field="name")
 
+    display_names = dict(names or {})
+
+    def display(source: Any) -> str:
+        return display_names.get(_model_name(source), _model_name(source))
+
     def encoder_runner(source: Any):
         enc = load_encoder(source, batch_size=batch_size, show_progress=show_progress, cache=cache,
-                           name=_model_name(source))
+                           name=display(source))
         return lambda task: run_with_encoder(task, enc)
 
-    results = _system_results(_model_name(model), tasks, encoder_runner(model), show_progress)
+    results = _system_results(display(model), tasks, encoder_runner(model), show_progress)
     results["baselines"] = {}
     for base in baselines:
-        name = _model_name(base)
-        runner = run_with_bm25 if name == "bm25" else encoder_runner(base)
+        name = display(base)
+        runner = run_with_bm25 if _model_name(base) == "bm25" else encoder_runner(base)
         results["baselines"][name] = _system_results(name, tasks, runner, show_progress)
     results["task_dirs"] = {t.name: str(t.path) for t in tasks}
     results["created"] = datetime.now(UTC).isoformat(timespec="seconds")

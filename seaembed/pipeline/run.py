@@ -155,11 +155,15 @@ def run_pipeline(cfg: RunConfig, base: Path, out: str | Path, *, log=print) -> d
         from seaembed.evaluate.run import evaluate
 
         baselines: list[str] = list(cfg.eval.baselines)
+        names = {final: "final"}
         if cfg.eval.compare_base:
             baselines.append(base_dir)
+            names[base_dir] = "base"
         if cfg.eval.compare_tuned and final != tuned:
             baselines.append(tuned)
-        evaluate(final, domain + general, baselines=baselines, out_dir=out / "eval", batch_size=cfg.eval.batch_size)
+            names[tuned] = "tuned"
+        evaluate(final, domain + general, baselines=baselines, out_dir=out / "eval", batch_size=cfg.eval.batch_size,
+                 names=names)
         return StageResult({"eval_report": str(out / "eval" / "report.html"),
                             "eval_results": str(out / "eval" / "results.json")})
 

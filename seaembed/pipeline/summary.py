@@ -19,7 +19,7 @@ def headline(results_path: str | Path) -> list[str]:
         for bname, b in baselines.items():
             bval = b.get("tasks", {}).get(name, {}).get("metrics", {}).get(metric)
             if bval is not None:
-                others.append(f"{Path(bname).name or bname} {bval:.3f}")
+                others.append(f"{bname} {bval:.3f}")
         shown = f"{value:.3f}" if isinstance(value, int | float) else "n/a"
         lines.append(f"  {name:32s} {metric:12s} final {shown}" + (f"  ({', '.join(others)})" if others else ""))
     return lines

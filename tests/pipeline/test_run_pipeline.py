@@ -72,7 +72,7 @@ def test_run_end_to_end_then_resume(tmp_path, tiny_model_dir):
     assert (Path(manifest["final_model"]) / "modules.json").exists()
     results = json.loads(Path(manifest["eval_results"]).read_text(encoding="utf-8"))
     assert set(results["tasks"]) == {"prdect-category-retrieval", "talpco-bitext"}
-    assert "bm25" in results["baselines"]
+    assert results["model"] == "final" and set(results["baselines"]) == {"bm25", "base", "tuned"}
     assert manifest["stages"]["merge"]["t"] in (0.0, 0.5, 1.0)
 
     # A rerun with nothing changed skips every stage.
