@@ -30,6 +30,21 @@ def test_atomic_dir_replaces_whole_directory(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
 
 
+def test_artifacts_get_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    umask = os.umask(0o022)
+    try:
+        with atomic_dir(tmp_path / "d") as tmp:
+            (tmp / "x").write_text("x")
+        write_jsonl(tmp_path / "f.jsonl", [{"a": 1}])
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "d").stat().st_mode) == 0o755
+    assert stat.S_IMODE((tmp_path / "f.jsonl").stat().st_mode) == 0o644
+
+
 def test_write_jsonl_counts_rows(tmp_path):
     assert write_jsonl(tmp_path / "a.jsonl", [{"a": 1}, {"b": "é"}]) == 2
     assert (tmp_path / "a.jsonl").read_text(encoding="utf-8") == '{"a": 1}\n{"b": "é"}\n'
