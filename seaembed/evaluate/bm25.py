@@ -93,6 +93,17 @@ def tokenize_many(texts: Sequence[str], langs: Sequence[str | None] | str | None
     return [tokenize(t, lang) for t, lang in zip(texts, langs, strict=True)]
 
 
+def import_bm25s():
+    """Import bm25s with its logger quieted: bm25s sets itself to DEBUG, which prints once anything (onnxruntime's
+    quantizer, for one) has configured the root logger."""
+    import logging
+
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
+
+
 class BM25Retriever:
     """BM25 over a fixed corpus (bm25s, Lucene variant), with `tokenize` as the analyser."""
 
@@ -103,8 +114,7 @@ class BM25Retriever:
 
     def index(self, texts: Sequence[str], langs: Sequence[str | None] | str | None = None) -> BM25Retriever:
         """Index `texts` (document i keeps index i)."""
-        import bm25s
-
+        bm25s = import_bm25s()
         tokens = tokenize_many(texts, langs)
         self._bm25 = bm25s.BM25(k1=self.k1, b=self.b, method=self.method)
         self._bm25.index(tokens, show_progress=False)

@@ -71,9 +71,9 @@ def embed_in_chunks(engine: Engine, texts: list[str], work: Path, fingerprint: d
 
 def build_bm25(texts: list[str], langs: list[str | None], out: Path) -> None:
     """A bm25s index (Lucene BM25, k1=1.5, b=0.75) over the texts, tokenised language-aware, saved to `out`."""
-    import bm25s
+    from seaembed.evaluate.bm25 import import_bm25s, tokenize_many
 
-    from seaembed.evaluate.bm25 import tokenize_many
+    bm25s = import_bm25s()
 
     # The query side does not know its language, so documents are analysed the same way (no per-language
     # stemming); Thai segmentation and Khmer/Burmese bigrams depend on the script, not on `lang`.

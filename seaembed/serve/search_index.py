@@ -57,8 +57,11 @@ class SearchIndex:
     @classmethod
     def load(cls, path: str | Path) -> SearchIndex:
         """Open an index directory written by `build_index`."""
-        import bm25s
         import faiss
+
+        from seaembed.evaluate.bm25 import import_bm25s
+
+        bm25s = import_bm25s()
 
         path = Path(path)
         info_path = path / "index.json"
