@@ -111,8 +111,9 @@ def iter_records(
     rename = {theirs: ours for ours, theirs in (field_map or {}).items()}
 
     def emit(line: int, data: dict[str, Any]) -> Record | None:
-        if rename:
-            data = {rename.get(k, k): v for k, v in data.items()}
+        if rename:  # mapped columns win over unmapped ones that already carry one of our names
+            mapped = {rename[k]: v for k, v in data.items() if k in rename}
+            data = {**{k: v for k, v in data.items() if k not in rename and k not in mapped}, **mapped}
         rec = Record(str(path), line, data)
         try:
             for name in required:

@@ -91,3 +91,11 @@ def test_csv_ragged_row(tmp_path):
 def test_unknown_suffix():
     with pytest.raises(InputError, match="cannot tell the format"):
         detect_format("data.xlsx")
+
+
+def test_mapped_column_wins_over_a_column_with_our_name(tmp_path):
+    p = tmp_path / "c.jsonl"
+    p.write_text('{"category": "Sepatu", "category_path": "Fashion > Sepatu"}\n'
+                 '{"category_path": "Rumah > Dapur", "category": "Dapur"}\n', encoding="utf-8")
+    recs = list(iter_records(p, field_map={"category": "category_path"}))
+    assert [r.data["category"] for r in recs] == ["Fashion > Sepatu", "Rumah > Dapur"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import write_bitext, write_clustering, write_retrieval
+from eval_task_files import write_bitext, write_clustering, write_retrieval
 
 from seaembed.evaluate.run import evaluate
 

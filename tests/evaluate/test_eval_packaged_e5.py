@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import write_bitext, write_retrieval
+from eval_task_files import write_bitext, write_retrieval
 
 from seaembed.evaluate.run import evaluate
 

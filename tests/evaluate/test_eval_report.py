@@ -18,7 +18,7 @@ from screenshot_report import find_chromium, screenshot  # noqa: E402
 
 @pytest.fixture(scope="module")
 def report_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from conftest import write_all
+    from eval_task_files import write_all
 
     root = write_all(tmp_path_factory.mktemp("report") / "tasks")
     out = root.parent / "out"

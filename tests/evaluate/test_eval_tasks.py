@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import write_all, write_classification, write_clustering, write_pairs, write_retrieval
+from eval_task_files import write_all, write_classification, write_clustering, write_pairs, write_retrieval
 
 from seaembed.errors import InputError
 from seaembed.evaluate.tasks import find_task_dirs, load_task
