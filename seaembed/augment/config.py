@@ -45,9 +45,14 @@ class QueryLogSource(SourceFile):
 
 
 class LabelledSource(SourceFile):
-    """Labelled texts (text, label), e.g. review sentiment or product-name -> category."""
+    """Labelled texts (text, label), e.g. review sentiment or product-name -> category.
+
+    The label's text is the contrastive positive, so codes such as `0`-`4` or `q` should get readable names in
+    `label_names` (`{"4": "5-star review: very satisfied"}`); the label itself stays the class key.
+    """
 
     task: str = "classification"
+    label_names: dict[str, str] = Field(default_factory=dict)
 
 
 class RelevanceSource(SourceFile):

@@ -118,7 +118,7 @@ def bitext(rows: Iterable[Parallel], *, both_directions: bool = False) -> list[T
 
 def labelled(rows: Iterable[Labelled]) -> list[TrainingExample]:
     """text -> its label's name (label-space task, e.g. classification; label = the class)."""
-    return [example(r.text, r.label, r.task, lang=r.lang, source=r.source, origin_id=r.where, label=r.label)
+    return [example(r.text, r.label_text or r.label, r.task, lang=r.lang, source=r.source, origin_id=r.where, label=r.label)
             for r in rows]
 
 

@@ -36,6 +36,7 @@ class Labelled:
     text: str
     label: str
     task: str = "classification"
+    label_text: str | None = None  # the positive's text when it differs from the label (see `label_names`)
     lang: str | None = None
     source: str = "labelled"
     where: str = ""

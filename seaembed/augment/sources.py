@@ -172,8 +172,9 @@ def read_sources(cfg: DataConfig, base: Path | None = None, drops: DropLog | Non
 
     for src in s.labelled:
         def labelled(rec: Record, name: str, src=src) -> Labelled:
-            return Labelled(text=_text(rec, "text"), label=_text(rec, "label"), task=src.task, lang=_lang(rec, src),
-                            source=name, where=f"{rec.path}:{rec.line}")
+            label = _text(rec, "label")
+            return Labelled(text=_text(rec, "text"), label=label, task=src.task, lang=_lang(rec, src),
+                            label_text=src.label_names.get(label), source=name, where=f"{rec.path}:{rec.line}")
         data.labelled += _convert(src, base, ["text", "label"], drops, errs, labelled)
 
     for src in s.relevance:

@@ -90,3 +90,15 @@ def test_dedupe_on_normalised_text_and_length_filter():
         ("b", "duplicate"), ("d", "query equals positive"), ("e", "shorter than 2 chars"),
         ("f", "longer than 40 chars")}
     assert normalise("รองเท้า  วิ่ง!") == "รองเท้า วิ่ง"  # Thai vowel marks survive
+
+
+def test_label_names_give_readable_positives_and_keep_the_class_key(tmp_path):
+    from seaembed.augment.pairs import labelled
+
+    p = tmp_path / "stars.jsonl"
+    p.write_text('{"text": "sira agad", "label": "0"}\n{"text": "ang ganda", "label": "4"}\n', encoding="utf-8")
+    cfg = DataConfig.model_validate({"sources": {"labelled": [
+        {"path": str(p), "lang": "tl", "label_names": {"0": "1-star review: very dissatisfied"}}]}})
+    data = read_sources(cfg, tmp_path, DropLog())
+    rows = labelled(data.labelled)
+    assert [(r.positive, r.label) for r in rows] == [("1-star review: very dissatisfied", "0"), ("4", "4")]
