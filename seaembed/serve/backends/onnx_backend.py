@@ -13,7 +13,7 @@ from seaembed.serve.backends.base import Backend, l2_normalise
 class OnnxBackend(Backend):
     """Runs `model.onnx` of an export directory; pooling and normalisation are in the graph."""
 
-    def __init__(self, export_dir: str | Path, *, threads: int | None = None) -> None:
+    def __init__(self, export_dir: str | Path, *, threads: int | None = None, spin: bool = True) -> None:
         import onnxruntime as ort
         from transformers import AutoTokenizer
 
@@ -26,8 +26,9 @@ class OnnxBackend(Backend):
         if threads:
             opts.intra_op_num_threads = int(threads)
         opts.inter_op_num_threads = 1
-        # no busy-waiting between batches: in a server the event loop and the tokenizer need those cycles
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # Busy-waiting intra-op threads: with e5-small int8 on 2 cores, spinning on gave ~530 texts/s against ~480
+        # with it off (256 titles, batch budget 512-1024 tokens). `spin=False` hands those cycles back to other work.
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         self.session = ort.InferenceSession(str(export_dir / meta.get("file", "model.onnx")), opts,
                                             providers=["CPUExecutionProvider"])
         tokenizer = AutoTokenizer.from_pretrained(str(export_dir))
