@@ -66,6 +66,7 @@ class IndexSettings(_Strict):
     catalog: str = "sample:catalog.jsonl"
     text_fields: list[str] = Field(default_factory=lambda: ["title", "category"])
     kind: Literal["auto", "flat", "hnsw", "ivfpq"] = "auto"
+    showcase_queries: list[str] = Field(default_factory=list)  # searched at the end of the run, results printed
 
 
 class ServeSettings(_Strict):

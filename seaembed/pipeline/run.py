@@ -196,6 +196,10 @@ def run_pipeline(cfg: RunConfig, base: Path, out: str | Path, *, log=print) -> d
         record("index", runner.run("index", index_fn, settings=cfg.index.model_dump(mode="json"),
                                    inputs={"model": final, "catalog": catalog}))
 
+    if cfg.index.enabled and cfg.index.showcase_queries:
+        from seaembed.pipeline.summary import showcase
+
+        manifest["showcase"] = showcase(final, manifest["index"], cfg.index.showcase_queries)
     manifest["serve_command"] = serve_command(cfg, manifest)
     manifest["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S")
     write_json(out / "run.json", manifest)

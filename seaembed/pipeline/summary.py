@@ -25,6 +25,22 @@ def headline(results_path: str | Path) -> list[str]:
     return lines
 
 
+def showcase(model_dir: str | Path, index_dir: str | Path, queries: list[str], k: int = 5) -> list[str]:
+    """Search the built index with each query (dense, query prompt) and format the top hits with their language."""
+    from seaembed.models import load_model
+    from seaembed.models.encode import encode
+    from seaembed.serve.search_index import SearchIndex
+
+    index = SearchIndex.load(index_dir)
+    vectors = encode(load_model(str(model_dir)), queries, prompt="query")
+    lines = []
+    for query, vec in zip(queries, vectors, strict=True):
+        lines.append(f"  {query!r}")
+        for hit in index.search(vec, query, k=k, mode="dense"):
+            lines.append(f"    {hit['score']:.3f} [{hit.get('lang') or '?'}] {str(hit.get('title', hit.get('id')))[:90]}")
+    return lines
+
+
 def summarise(manifest: dict[str, Any], out: str | Path) -> str:
     """Human summary of a finished run."""
     out = Path(out)
@@ -35,5 +51,7 @@ def summarise(manifest: dict[str, Any], out: str | Path) -> str:
             rows.append(f"  {key:18s} {manifest[key]}")
     if manifest.get("eval_results") and Path(manifest["eval_results"]).exists():
         rows += ["", "Dev tasks (main metric):"] + headline(manifest["eval_results"])
+    if manifest.get("showcase"):
+        rows += ["", "Search the index (dense):"] + manifest["showcase"]
     rows += ["", "Serve it (then open the search page at the printed address):", f"  {manifest.get('serve_command')}", ""]
     return "\n".join(rows)

@@ -48,7 +48,7 @@ def _config(root: Path, base_model: Path) -> Path:
         "eval": {"domain_tasks": [str(sample_path("tasks/prdect-category-retrieval"))],
                  "general_tasks": [str(sample_path("tasks/talpco-bitext"))], "baselines": ["bm25"]},
         "export": {"formats": ["onnx"]},
-        "index": {"catalog": "catalog.jsonl"},
+        "index": {"catalog": "catalog.jsonl", "showcase_queries": ["sepatu lari"]},
     }
     path = root / "run.yaml"
     path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
@@ -74,6 +74,7 @@ def test_run_end_to_end_then_resume(tmp_path, tiny_model_dir):
     assert set(results["tasks"]) == {"prdect-category-retrieval", "talpco-bitext"}
     assert results["model"] == "final" and set(results["baselines"]) == {"bm25", "base", "tuned"}
     assert manifest["stages"]["merge"]["t"] in (0.0, 0.5, 1.0)
+    assert manifest["showcase"][0] == "  'sepatu lari'" and len(manifest["showcase"]) == 1 + 5  # the query + top 5
 
     # A rerun with nothing changed skips every stage.
     logs.clear()
