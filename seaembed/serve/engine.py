@@ -37,7 +37,9 @@ class BatchingConfig:
     # stay in cache: on this 2-core CPU, e5-small int8 ran 2-3x faster at 256-512 than at 8192 (benchmarks/serve.py)
     max_batch_size: int = 256
     max_wait_ms: float = 0.0  # how long the first waiting sequence may wait for company (0: take what is queued)
-    collect_factor: int = 4  # collect up to this many budgets of tokens before bucketing
+    collect_factor: int = 16  # collect up to this many budgets of tokens before bucketing: wider length-sorting
+    # windows pad less (e5-small int8, 256 titles in one call: 493 texts/s at 4, 560 at 16); with max_wait_ms 0 a
+    # lone request is never held back, since collection stops when the queue is empty
 
 
 @dataclass
