@@ -202,9 +202,9 @@ def memory(batches: list[int]) -> list[dict]:
 
 
 def base_cam_overhead(model_source: str, batch: int, pairs: int) -> dict:
-    from seaembed.train.model_setup import freeze_word_embeddings, load_base_model
+    from seaembed.models import freeze_word_embeddings, load_model
 
-    model = load_base_model(model_source)
+    model = load_model(model_source)
     model.max_seq_length = 64
     freeze_word_embeddings(model)
     return cam_overhead(model, f"{model_source} (frozen embeddings)", batch, pairs)
@@ -213,13 +213,13 @@ def base_cam_overhead(model_source: str, batch: int, pairs: int) -> dict:
 def throughput(model_source: str, batch: int, steps: int) -> dict:
     import torch
 
+    from seaembed.models import freeze_word_embeddings, load_model
     from seaembed.train.losses import CAMInfoNCELoss
-    from seaembed.train.model_setup import freeze_word_embeddings, load_base_model
 
     pairs = _product_pairs(batch * (steps + 1) * 2)
     results = {}
     for frozen in (True, False):
-        model = load_base_model(model_source)
+        model = load_model(model_source)
         model.max_seq_length = 64
         n_frozen = freeze_word_embeddings(model) if frozen else 0
         model.train()

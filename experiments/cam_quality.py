@@ -168,8 +168,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     from seaembed.atomic import write_json, write_text
+    from seaembed.models import load_model
     from seaembed.train.config import TrainConfig
-    from seaembed.train.model_setup import load_base_model
     from seaembed.train.trainer import train
 
     t0 = time.time()
@@ -177,7 +177,7 @@ def main() -> None:
     results: dict = {"load_average_at_start": os.getloadavg(), "model": args.model, "args": vars(args), "train_rows": len(train_rows),
                      "rows_per_task": {t: sum(r["task"] == t for r in train_rows) for t in dev},
                      "dev_sizes": {t: len(v[0]) for t, v in dev.items()}, "conditions": {}}
-    base = load_base_model(args.model)
+    base = load_model(args.model)
     base.max_seq_length = 64
     results["baseline"] = evaluate(base, dev)
     print("baseline", json.dumps(results["baseline"]), flush=True)

@@ -33,11 +33,9 @@ def encode(model: Any, texts: Sequence[str], *, prompt: Literal["query", "passag
         return np.zeros((0, dim), dtype=np.float32)
     from sentence_transformers import SentenceTransformer
 
-    try:
-        from seaembed.models.encode import encode as shared_encode
-    except ImportError:
-        shared_encode = None
-    if shared_encode is not None and isinstance(model, SentenceTransformer):
+    from seaembed.models.encode import encode as shared_encode
+
+    if isinstance(model, SentenceTransformer):
         return np.asarray(shared_encode(model, list(texts), prompt=prompt, batch_size=batch_size,
                                         show_progress=show_progress), dtype=np.float32)
     # any object with a sentence-transformers-like `encode` (e.g. a test double) works too

@@ -32,22 +32,10 @@ class Encoder(Protocol):
     def encode(self, texts: Sequence[str], prompt: str | None = None) -> np.ndarray: ...
 
 
-def _weights_fingerprint(model: Any) -> str:
-    """Hash of a torch module's parameters and buffers (used until seaembed.models provides one)."""
-    h = hashlib.sha256()
-    for name, tensor in model.state_dict().items():
-        h.update(name.encode())
-        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    h.update(repr(sorted(getattr(model, "prompts", {}).items())).encode())
-    return h.hexdigest()[:16]
-
-
 def fingerprint_of(model: Any) -> str:
-    """The model's fingerprint: `seaembed.models.model_fingerprint` when available, else a hash of its weights."""
-    try:
-        from seaembed.models import model_fingerprint  # type: ignore[attr-defined]
-    except ImportError:
-        return _weights_fingerprint(model)
+    """The fingerprint of a loaded model's current weights (`seaembed.models.model_fingerprint`)."""
+    from seaembed.models import model_fingerprint
+
     return model_fingerprint(model)
 
 
@@ -82,18 +70,9 @@ class SentenceTransformerEncoder:
             dim_of = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
             return np.zeros((0, dim_of()), dtype=np.float32)
         name = self.prompt_name(prompt)
-        try:
-            from seaembed.models.encode import encode as project_encode  # type: ignore[import-not-found]
-        except ImportError:
-            project_encode = None
-        if project_encode is not None:
-            out = project_encode(self.model, texts, prompt=name, batch_size=self.batch_size,
-                                 show_progress=self.show_progress)
-        else:
-            out = self.model.encode(texts, prompt_name=name, batch_size=self.batch_size,
-                                    normalize_embeddings=True, convert_to_numpy=True,
-                                    show_progress_bar=self.show_progress)
-        return np.asarray(out, dtype=np.float32)
+        from seaembed.models.encode import encode
+
+        return encode(self.model, texts, prompt=name, batch_size=self.batch_size, show_progress=self.show_progress)
 
 
 class EmbeddingCache:
@@ -182,18 +161,7 @@ def load_encoder(source: Any, *, batch_size: int = 32, show_progress: bool = Fal
 
 
 def _load_model(source: str) -> Any:
-    """Resolve a model source via `seaembed.models.load_model` (local dir, hub id, packaged:...)."""
-    try:
-        from seaembed.models import load_model  # type: ignore[attr-defined]
-    except ImportError:
-        load_model = None
-    if load_model is not None:
-        return load_model(source)
-    from sentence_transformers import SentenceTransformer
+    """Resolve a model source (local dir, hub id, packaged:...) with `seaembed.models.load_model`."""
+    from seaembed.models import load_model
 
-    from seaembed.errors import ModelSourceError
-
-    if not Path(source).is_dir():
-        raise ModelSourceError(f"{source}: not a local sentence-transformers directory (model loading is not "
-                               "available in this build)")
-    return SentenceTransformer(source, device="cpu")
+    return load_model(source)

@@ -23,22 +23,10 @@ METHOD_DEFINITIONS = {
 
 
 def load_st_model(source: str | Path) -> Any:
-    """Load a sentence-transformers model on CPU via `seaembed.models.load_model` (or sentence-transformers)."""
-    try:
-        from seaembed.models import load_model  # type: ignore[attr-defined]
-    except ImportError:
-        load_model = None
-    if load_model is not None:
-        return load_model(str(source), device="cpu")
-    from sentence_transformers import SentenceTransformer
+    """Load any model source (directory, hub id, `packaged:...`) on CPU."""
+    from seaembed.models import load_model
 
-    path = Path(source)
-    if not path.exists():
-        raise ModelSourceError(f"{source}: no such model directory")
-    try:
-        return SentenceTransformer(str(path), device="cpu")
-    except Exception as e:  # noqa: BLE001 - any loader failure is a bad model source for the user
-        raise ModelSourceError(f"{source}: cannot load as a sentence-transformers model ({e})") from None
+    return load_model(str(source), device="cpu")
 
 
 def find_adapter_dir(source: str | Path) -> Path | None:

@@ -1,8 +1,4 @@
-"""Load a sentence-transformers model from any seaembed model source.
-
-Uses `seaembed.models.load_model` (local dir, hub id, `packaged:multilingual-e5-small`) when the models stage provides
-it, and plain `SentenceTransformer(path)` otherwise, so serving works on any sentence-transformers directory.
-"""
+"""Load a model for serving (any seaembed model source, via `seaembed.models.load_model`) and describe its modules."""
 
 from __future__ import annotations
 
@@ -12,29 +8,13 @@ from seaembed.errors import ModelSourceError
 
 
 def load_sentence_transformer(source: str | Path, *, dtype: str = "float32"):
-    """A `SentenceTransformer` on CPU in eval mode, cast to `dtype` (float32 or bfloat16)."""
-    import torch
+    """A `SentenceTransformer` on CPU in eval mode with float32 or bfloat16 weights."""
+    from seaembed.models import load_model
 
     if dtype not in ("float32", "bfloat16"):
         raise ModelSourceError(f"unsupported dtype '{dtype}': use float32 or bfloat16")
-    try:
-        from seaembed.models import load_model  # type: ignore[attr-defined]
-    except ImportError:
-        load_model = None
-    if load_model is not None:
-        model = load_model(str(source), device="cpu", dtype=dtype)
-    else:
-        from sentence_transformers import SentenceTransformer
-
-        if not Path(source).exists():
-            raise ModelSourceError(f"{source}: no such model directory")
-        try:
-            model = SentenceTransformer(str(source), device="cpu")
-        except Exception as e:  # noqa: BLE001 - many failure types when a directory is not a model
-            raise ModelSourceError(f"{source}: cannot load as a sentence-transformers model ({e})") from None
+    model = load_model(str(source), device="cpu", dtype=dtype)
     model.eval()
-    if dtype == "bfloat16":
-        model.to(torch.bfloat16)
     return model
 
 

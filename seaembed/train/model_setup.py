@@ -1,57 +1,14 @@
-"""Prepare the model for training: load it, freeze the word-embedding table, add LoRA adapters, merge them after."""
+"""LoRA for training: add peft adapters to the transformer, merge them back when training ends.
+
+Loading and freezing the word-embedding table are `seaembed.models.load_model` and
+`seaembed.models.freeze_word_embeddings`.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from torch import nn
-
 logger = logging.getLogger(__name__)
-
-
-def load_base_model(source: str, device: str = "cpu"):
-    """Load a SentenceTransformer from a local dir, hub id or `packaged:` source (via seaembed.models when present)."""
-    try:
-        from seaembed.models import load_model  # type: ignore[attr-defined]
-    except ImportError:
-        load_model = None
-    if load_model is not None:
-        return load_model(source, device=device)
-    from pathlib import Path
-
-    from sentence_transformers import SentenceTransformer
-
-    from seaembed.errors import ModelSourceError
-
-    if source.startswith("packaged:") or not Path(source).exists():
-        raise ModelSourceError(f"cannot load model '{source}': seaembed.models is not available and it is no local dir")
-    return SentenceTransformer(source, device=device)
-
-
-def _word_embeddings(model) -> nn.Module | None:
-    auto = getattr(model[0], "auto_model", None)
-    if auto is None:
-        return None
-    return auto.get_input_embeddings()
-
-
-def freeze_word_embeddings(model) -> int:
-    """Stop training the token-embedding table; returns the number of parameters frozen."""
-    try:
-        from seaembed.models import freeze_word_embeddings as shared  # type: ignore[attr-defined]
-    except ImportError:
-        shared = None
-    if shared is not None:
-        return int(shared(model) or 0)
-    emb = _word_embeddings(model)
-    if emb is None:
-        return 0
-    n = 0
-    for p in emb.parameters():
-        if p.requires_grad:
-            p.requires_grad_(False)
-            n += p.numel()
-    return n
 
 
 def add_lora(model, r: int, alpha: int, dropout: float, target_modules: list[str]) -> None:

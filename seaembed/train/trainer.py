@@ -187,16 +187,11 @@ def train(config: TrainConfig, *, progress: bool = True) -> Path:
     from transformers import set_seed
 
     from seaembed.atomic import atomic_dir, write_json
+    from seaembed.models import freeze_word_embeddings, load_model
     from seaembed.train.class_keys import ClassKeys
     from seaembed.train.data import ExampleTrackingCollator, column_prompts, load_training_data
     from seaembed.train.dev_eval import build_dev_evaluator
-    from seaembed.train.model_setup import (
-        add_lora,
-        count_parameters,
-        freeze_word_embeddings,
-        load_base_model,
-        merge_lora,
-    )
+    from seaembed.train.model_setup import add_lora, count_parameters, merge_lora
 
     rank, world = _rank_world()
     out = Path(config.output_dir)
@@ -209,7 +204,7 @@ def train(config: TrainConfig, *, progress: bool = True) -> Path:
 
     data = load_training_data(config.train_files, group_by=config.group_by, max_negatives=config.max_negatives,
                               class_keys=ClassKeys(config.label_space_tasks))
-    model = load_base_model(config.model, device=device)
+    model = load_model(config.model, device=device)
     inference_max_seq_length = model.max_seq_length
     if config.max_seq_length:  # a training-time truncation only: the saved model keeps the base's limit
         model.max_seq_length = config.max_seq_length
