@@ -15,6 +15,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -120,6 +121,21 @@ class BM25Retriever:
         self._bm25.index(tokens, show_progress=False)
         self.n_docs = len(texts)
         return self
+
+    def save(self, path: str | Path) -> None:
+        """Write the index to the directory `path` (bm25s format)."""
+        if self._bm25 is None:
+            raise RuntimeError("call index() first")
+        self._bm25.save(str(path))
+
+    @classmethod
+    def load(cls, path: str | Path) -> BM25Retriever:
+        """Open an index written by `save`."""
+        retriever = cls()
+        retriever._bm25 = import_bm25s().BM25.load(str(path))
+        retriever.k1, retriever.b, retriever.method = retriever._bm25.k1, retriever._bm25.b, retriever._bm25.method
+        retriever.n_docs = int(retriever._bm25.scores["num_docs"])
+        return retriever
 
     def get_scores(self, query: str, lang: str | None = None) -> np.ndarray:
         """BM25 score of `query` against every document, shape (n_docs,)."""

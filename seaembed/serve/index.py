@@ -71,16 +71,12 @@ def embed_in_chunks(engine: Engine, texts: list[str], work: Path, fingerprint: d
 
 def build_bm25(texts: list[str], langs: list[str | None], out: Path) -> None:
     """A bm25s index (Lucene BM25, k1=1.5, b=0.75) over the texts, tokenised language-aware, saved to `out`."""
-    from seaembed.evaluate.bm25 import import_bm25s, tokenize_many
-
-    bm25s = import_bm25s()
+    from seaembed.evaluate.bm25 import BM25Retriever
 
     # The query side does not know its language, so documents are analysed the same way (no per-language
     # stemming); Thai segmentation and Khmer/Burmese bigrams depend on the script, not on `lang`.
     del langs
-    retriever = bm25s.BM25(k1=1.5, b=0.75, method="lucene")
-    retriever.index(tokenize_many(texts, None), show_progress=False)
-    retriever.save(str(out))
+    BM25Retriever(k1=1.5, b=0.75, method="lucene").index(texts, None).save(out)
 
 
 def build_index(model: str, catalog_path: str | Path, out: str | Path, *, engine: Engine | None = None,

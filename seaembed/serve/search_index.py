@@ -59,9 +59,7 @@ class SearchIndex:
         """Open an index directory written by `build_index`."""
         import faiss
 
-        from seaembed.evaluate.bm25 import import_bm25s
-
-        bm25s = import_bm25s()
+        from seaembed.evaluate.bm25 import BM25Retriever
 
         path = Path(path)
         info_path = path / "index.json"
@@ -72,7 +70,7 @@ class SearchIndex:
         vectors = np.load(path / "embeddings.npy", mmap_mode="r")
         with open(path / "metadata.jsonl", encoding="utf-8") as f:
             meta = [json.loads(line) for line in f]
-        bm25 = bm25s.BM25.load(str(path / "bm25"))
+        bm25 = BM25Retriever.load(path / "bm25")
         return cls(path, info, dense, vectors, meta, bm25)
 
     @property
@@ -121,12 +119,7 @@ class SearchIndex:
 
     def bm25_scores(self, query_text: str) -> np.ndarray:
         """BM25 score of every item for `query_text` (zeros when no query term is in the index)."""
-        from seaembed.evaluate.bm25 import tokenize
-
-        ids = self.bm25.get_tokens_ids(tokenize(query_text, None))
-        if not ids:
-            return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self.bm25.get_scores_from_ids(ids), dtype=np.float32)
+        return self.bm25.get_scores(query_text, None)
 
     def bm25_search(self, query_text: str, k: int, mask: np.ndarray | None = None,
                     scores: np.ndarray | None = None) -> list[tuple[int, float]]:

@@ -37,3 +37,15 @@ def test_bm25_module_imports_without_torch():
     code = "import sys, seaembed.evaluate.bm25 as b; b.tokenize('รองเท้า'); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_saved_retriever_scores_like_the_original(tmp_path):
+    from seaembed.evaluate.bm25 import BM25Retriever
+
+    docs = ["sepatu lari pria", "รองเท้าวิ่งผู้ชาย", "kaos polos hitam", "sepatu sneakers wanita"]
+    r = BM25Retriever().index(docs)
+    r.save(tmp_path / "bm25")
+    loaded = BM25Retriever.load(tmp_path / "bm25")
+    assert loaded.n_docs == 4
+    for q in ("sepatu", "รองเท้าวิ่ง", "tidak ada"):
+        assert loaded.get_scores(q).tolist() == r.get_scores(q).tolist()
