@@ -215,27 +215,17 @@ def read_sources(cfg: DataConfig, base: Path | None = None, drops: DropLog | Non
 
 def fill_languages(data: SourceData, langs: list[str]) -> int:
     """Detect the language of every row that has none; returns how many were detected."""
-    slots: list[tuple[Any, str, str]] = []  # (row, attribute, text)
-    for p in data.products:
-        if not p.lang:
-            slots.append((p, "lang", p.title + " " + p.description[:200]))
-    for q in data.query_logs:
-        if not q.lang:
-            slots.append((q, "lang", q.query))
-    for row in data.labelled:
-        if not row.lang:
-            slots.append((row, "lang", row.text))
-    for r in data.relevance:
-        if not r.lang:
-            slots.append((r, "lang", r.query))
-    for r in data.reviews:
-        if not r.lang:
-            slots.append((r, "lang", r.text))
-    for par in data.parallel:
-        if not par.src_lang:
-            slots.append((par, "src_lang", par.src))
-        if not par.tgt_lang:
-            slots.append((par, "tgt_lang", par.tgt))
+    # (rows, language attribute, the text it is detected from)
+    fields: list[tuple[list, str, Callable[[Any], str]]] = [
+        (data.products, "lang", lambda p: p.title + " " + p.description[:200]),
+        (data.query_logs, "lang", lambda q: q.query),
+        (data.labelled, "lang", lambda r: r.text),
+        (data.relevance, "lang", lambda r: r.query),
+        (data.reviews, "lang", lambda r: r.text),
+        (data.parallel, "src_lang", lambda r: r.src),
+        (data.parallel, "tgt_lang", lambda r: r.tgt),
+    ]
+    slots = [(row, attr, text(row)) for rows, attr, text in fields for row in rows if not getattr(row, attr)]
     found = detect_languages([t for _, _, t in slots], langs) if slots else []
     for (row, attr, _), lang in zip(slots, found, strict=True):
         setattr(row, attr, lang)
