@@ -1,4 +1,4 @@
-"""Serving benchmark, one run: raw engine throughput of onnx-int8 vs torch fp32 vs plain
+"""Serving benchmark, one run: raw engine throughput of onnx-int8 and openvino-int8 vs torch fp32 vs plain
 `SentenceTransformer.encode`; quality kept under int8; tokens/s and p50/p99 latency through the HTTP server at
 concurrency 1, 8 and 32 on loopback; and the server's overhead over its raw engine under the same load.
 
@@ -7,7 +7,8 @@ PRDECT-ID, CC BY 4.0, and hand-written multilingual products), encoded as querie
 
     .venv/bin/python benchmarks/serve.py [--model packaged:multilingual-e5-small] [--texts 256]
 
-The int8 export is cached under $SEAEMBED_HOME/bench/ (pass --int8-dir to reuse one). Writes
+The int8 exports are cached under $SEAEMBED_HOME/bench/ (pass --int8-dir / --openvino-dir to reuse them); the
+openvino-int8 path runs when `openvino` and `nncf` are installed (`pip install 'seaembed[openvino]'`). Writes
 benchmarks/results/serve.json and serve.md. The machine is shared: load averages are recorded beside the numbers.
 """
 
@@ -52,35 +53,47 @@ def timed(fn, repeats: int = 2) -> float:
     return best
 
 
-def ensure_int8(model: str, int8_dir: str | None) -> Path:
+def ensure_export(model: str, fmt: str, export_dir: str | None) -> Path:
+    """An export of `model` in `fmt`, cached under $SEAEMBED_HOME/bench/ (or the given directory)."""
     from seaembed.serve.export import export, read_export_meta
 
-    if int8_dir:
-        return Path(int8_dir)
+    if export_dir:
+        return Path(export_dir)
     home = Path(os.environ.get("SEAEMBED_HOME", Path.home() / ".cache" / "seaembed"))
-    out = home / "bench" / (model.replace(":", "_").replace("/", "_") + "-onnx-int8")
+    out = home / "bench" / (model.replace(":", "_").replace("/", "_") + f"-{fmt}")
     try:
         meta = read_export_meta(out)
-        if meta.get("source") == model:
+        if meta.get("source") == model and meta.get("format") == fmt:
             return out
     except Exception:  # noqa: BLE001 - not there yet
         pass
     print(f"exporting {model} to {out} ...", flush=True)
-    return export(model, "onnx-int8", out)
+    return export(model, fmt, out)
 
 
-def raw_throughput(model: str, int8: Path, texts: list[str], threads: int | None) -> tuple[dict, dict]:
-    """texts/s and tokens/s of each path, plus the engines for reuse."""
+def openvino_available() -> bool:
+    try:
+        import nncf  # noqa: F401
+        import openvino  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def raw_throughput(model: str, exports: dict[str, Path], texts: list[str], threads: int | None) -> tuple[dict, dict]:
+    """texts/s and tokens/s of each path, plus the engines for reuse. `exports`: int8 engine name -> export dir."""
     from seaembed.serve.backends import create_backend
     from seaembed.serve.engine import Engine
+    from seaembed.serve.export import backend_for_format
     from seaembed.serve.loading import load_sentence_transformer
 
     st = load_sentence_transformer(model)
-    torch_b = create_backend("torch", model, threads=threads)
-    bf16_b = create_backend("torch", model, dtype="bfloat16", threads=threads)
-    int8_b = create_backend("onnx", int8, threads=threads)
-    n_tokens = sum(len(s) for s in int8_b.tokenize(texts, "query"))
-    engines = {"torch-fp32": Engine(torch_b), "torch-bf16": Engine(bf16_b), "onnx-int8": Engine(int8_b)}
+    engines = {"torch-fp32": Engine(create_backend("torch", model, threads=threads)),
+               "torch-bf16": Engine(create_backend("torch", model, dtype="bfloat16", threads=threads))}
+    for name, path in exports.items():
+        engines[name] = Engine(create_backend(backend_for_format(name), path, threads=threads))
+        engines[name].warmup()  # as `seaembed serve` does before taking traffic (a no-op for onnxruntime)
+    n_tokens = sum(len(s) for s in engines["torch-fp32"].backend.tokenize(texts, "query"))
     out = {}
     t = timed(lambda: st.encode(texts, prompt_name="query", batch_size=32, normalize_embeddings=True))
     out["sentence-transformers fp32 encode (batch 32)"] = t
@@ -94,32 +107,38 @@ def raw_throughput(model: str, int8: Path, texts: list[str], threads: int | None
     return rows, engines
 
 
-def quality(engines: dict, texts: list[str]) -> dict:
-    """int8 vs torch fp32: cosine on the benchmark texts, nDCG@10 on the shipped multilingual product-search task."""
+def quality(engines: dict, names: list[str], texts: list[str]) -> dict:
+    """Each int8 engine vs torch fp32: cosine on the benchmark texts, nDCG@10 on the shipped multilingual
+    product-search task."""
     from seaembed.evaluate.metrics import retrieval_metrics
     from seaembed.evaluate.runners import doc_text
     from seaembed.evaluate.tasks import load_task
     from seaembed.samples import task_dirs
 
-    ref, cand = engines["torch-fp32"], engines["onnx-int8"]
-    a, _ = ref.embed_sync(texts, "query")
-    b, _ = cand.embed_sync(texts, "query")
-    cos = np.sum(a * b, axis=1)
     task = load_task(next(p for p in task_dirs("domain") if p.name == "multilingual-product-search"))
     doc_ids, qids = list(task.corpus), sorted(task.qrels)
     docs = [doc_text(task.corpus[d]) for d in doc_ids]
     queries = [task.queries[q]["text"] for q in qids]
-    scores = {}
-    for name, eng in (("torch-fp32", ref), ("onnx-int8", cand)):
+
+    def ndcg(eng) -> float:
         d, _ = eng.embed_sync(docs, "passage")
         q, _ = eng.embed_sync(queries, "query")
         top = np.argsort(-(q @ d.T), axis=1)[:, :100]
         run = {qid: [doc_ids[j] for j in row] for qid, row in zip(qids, top, strict=True)}
-        scores[name] = retrieval_metrics(run, task.qrels)[0]["ndcg_at_10"]
-    return {"cosine_mean": round(float(cos.mean()), 5), "cosine_min": round(float(cos.min()), 5),
-            "task": task.name, "ndcg@10_fp32": round(scores["torch-fp32"], 4),
-            "ndcg@10_int8": round(scores["onnx-int8"], 4),
-            "ndcg@10_delta": round(scores["onnx-int8"] - scores["torch-fp32"], 4)}
+        return retrieval_metrics(run, task.qrels)[0]["ndcg_at_10"]
+
+    ref = engines["torch-fp32"]
+    a, _ = ref.embed_sync(texts, "query")
+    ref_ndcg = ndcg(ref)
+    out = {}
+    for name in names:
+        b, _ = engines[name].embed_sync(texts, "query")
+        cos = np.sum(a * b, axis=1)
+        score = ndcg(engines[name])
+        out[name] = {"cosine_mean": round(float(cos.mean()), 5), "cosine_min": round(float(cos.min()), 5),
+                     "task": task.name, "ndcg@10_fp32": round(ref_ndcg, 4), "ndcg@10_int8": round(score, 4),
+                     "ndcg@10_delta": round(score - ref_ndcg, 4)}
+    return out
 
 
 async def engine_load(engine, payloads: list[dict], concurrency: int):
@@ -148,8 +167,8 @@ async def engine_load(engine, payloads: list[dict], concurrency: int):
     return result
 
 
-def server_runs(int8: Path, texts: list[str], engine, levels: list[int], per_level: dict[int, int],
-                texts_per_request: int, threads: int | None) -> dict:
+def server_runs(export_dir: Path, backend: str, texts: list[str], engine, levels: list[int],
+                per_level: dict[int, int], texts_per_request: int, threads: int | None) -> dict:
     from seaembed.serve.loadgen import run_load, start_server, stop_server
     from seaembed.serve.server import free_port
 
@@ -159,7 +178,7 @@ def server_runs(int8: Path, texts: list[str], engine, levels: list[int], per_lev
                  "model": "bench", "encoding_format": "base64"} for i in range(n)]
 
     port = free_port()
-    args = ["--model", str(int8), "--backend", "onnx"] + (["--threads", str(threads)] if threads else [])
+    args = ["--model", str(export_dir), "--backend", backend] + (["--threads", str(threads)] if threads else [])
     import tempfile
 
     proc = start_server(args, port, log_path=str(Path(tempfile.mkdtemp()) / "server.log"))
@@ -189,42 +208,57 @@ def server_runs(int8: Path, texts: list[str], engine, levels: list[int], per_lev
 def render(r: dict) -> str:
     lines = ["# Serving benchmark", "",
              f"Model `{r['model']}`, {r['n_texts']} product titles as queries ({r['n_tokens']} tokens), "
-             f"{r['machine']['cpus']} CPUs shared with other work (load average {r['machine']['load_before']} before, "
-             f"{r['machine']['load_after']} after). {r['seconds']:.0f} s in all.", "",
-             "## Raw throughput (one process, no HTTP)", "",
+             f"{r['machine']['cpus']} CPUs ({r['machine']['cpu_flags']}) shared with other work (load average "
+             f"{r['machine']['load_before']} before, {r['machine']['load_after']} after). {r['seconds']:.0f} s in all.",
+             "", "## Raw throughput (one process, no HTTP)", "",
              "| path | texts/s | tokens/s | x sentence-transformers |", "|---|---|---|---|"]
     for k, v in r["raw"].items():
         lines.append(f"| {k} | {v['texts_per_s']} | {v['tokens_per_s']} | {v['x_vs_sentence_transformers']} |")
-    q = r["quality_int8"]
     lines += ["", "## Quality under int8 (against torch fp32)", "",
-              f"Cosine on the benchmark texts: mean {q['cosine_mean']}, min {q['cosine_min']}. "
-              f"nDCG@10 on `{q['task']}`: fp32 {q['ndcg@10_fp32']}, int8 {q['ndcg@10_int8']} "
-              f"(delta {q['ndcg@10_delta']:+.4f}).", "",
-              "## Through the server (onnx-int8, loopback) against the same load on the raw engine", "",
-              "| texts/request | concurrency | requests | server tokens/s | p50 ms | p99 ms | engine tokens/s | "
-              "engine p50 ms | engine p99 ms | server overhead |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for tpr, levels in r["server"].items():
-        for c, v in levels.items():
-            s, e = v["server"], v["engine"]
-            lines.append(f"| {tpr} | {c} | {s['requests']} | {s['tokens_per_s']} | {s['p50_ms']} | {s['p99_ms']} | "
-                         f"{e['tokens_per_s']} | {e['p50_ms']} | {e['p99_ms']} | {v['server_overhead']:.1%} |")
+              "| int8 path | cosine mean | cosine min | nDCG@10 fp32 | nDCG@10 int8 | delta |", "|---|---|---|---|---|---|"]
+    for name, q in r["quality_int8"].items():
+        lines.append(f"| {name} | {q['cosine_mean']} | {q['cosine_min']} | {q['ndcg@10_fp32']} | {q['ndcg@10_int8']} | "
+                     f"{q['ndcg@10_delta']:+.4f} |")
+    task = next(iter(r["quality_int8"].values()))["task"]
+    lines += ["", f"Cosine on the benchmark titles; nDCG@10 on `{task}` (200 queries, 722 products).", ""]
+    for name, by_tpr in r["server"].items():
+        lines += [f"## Through the server ({name}, loopback) against the same load on the raw engine", "",
+                  "| texts/request | concurrency | requests | server tokens/s | p50 ms | p99 ms | engine tokens/s | "
+                  "engine p50 ms | engine p99 ms | server overhead |", "|---|---|---|---|---|---|---|---|---|---|"]
+        for tpr, levels in by_tpr.items():
+            for c, v in levels.items():
+                sv, e = v["server"], v["engine"]
+                lines.append(f"| {tpr} | {c} | {sv['requests']} | {sv['tokens_per_s']} | {sv['p50_ms']} | {sv['p99_ms']} | "
+                             f"{e['tokens_per_s']} | {e['p50_ms']} | {e['p99_ms']} | {v['server_overhead']:.1%} |")
+        lines.append("")
     t = r["targets"]
-    lines += ["", "## Targets", "",
-              f"- int8 engine >= 3x sentence-transformers fp32: measured {t['int8_x_st']}x -> "
-              f"{'met' if t['int8_x_st'] >= 3 else 'missed'}",
-              *[f"- server overhead <= 15% at concurrency 32, {tpr} text(s) per request: measured {o:.1%} -> "
-                f"{'met' if o <= 0.15 else 'missed'}" for tpr, o in t["overhead_c32"].items()], "",
-              "Server overhead = 1 - server tokens/s / engine tokens/s for the same requests at the same concurrency; "
-              "the HTTP client (httpx, base64 responses as the openai client asks) runs on the same 2 cores as the server, "
-              "so its own CPU time is part of the overhead. Engine and server runs are interleaved, best of two each.",
-              ""]
+    lines += ["## Targets", ""]
+    for name, x in t["int8_x_st"].items():
+        lines.append(f"- {name} engine >= 3x sentence-transformers fp32: measured {x}x -> {'met' if x >= 3 else 'missed'}")
+    for name, by_tpr in t["overhead_c32"].items():
+        for tpr, o in by_tpr.items():
+            lines.append(f"- {name} server overhead <= 15% at concurrency 32, {tpr} text(s) per request: measured "
+                         f"{o:.1%} -> {'met' if o <= 0.15 else 'missed'}")
+    lines += ["", "Server overhead = 1 - server tokens/s / engine tokens/s for the same requests at the same concurrency "
+              "(the engine run is the same closed loop in-process, without HTTP or JSON). The HTTP client (aiohttp, "
+              "base64 responses as the openai client asks) runs on the same 2 cores as the server, so its CPU time "
+              "counts against the server. Engine and server runs are interleaved, best of two each.", ""]
     return "\n".join(lines)
+
+
+def cpu_flags() -> str:
+    try:
+        flags = open("/proc/cpuinfo", encoding="ascii").read().split("flags")[1].split("\n")[0].split()
+    except (OSError, IndexError):
+        return "flags unknown"
+    return " ".join(f for f in ("avx2", "avx512f", "avx512_vnni", "amx_bf16", "amx_int8") if f in flags) or "no AVX2"
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--model", default="packaged:multilingual-e5-small")
-    p.add_argument("--int8-dir", default=None)
+    p.add_argument("--int8-dir", default=None, help="an existing onnx-int8 export of --model")
+    p.add_argument("--openvino-dir", default=None, help="an existing openvino-int8 export of --model")
     p.add_argument("--texts", type=int, default=256)
     p.add_argument("--texts-per-request", type=int, nargs="+", default=[1, 16],
                    help="request shapes: 1 (a search query) and 16 (a batch call, e.g. indexing)")
@@ -235,34 +269,47 @@ def main() -> None:
     started = time.perf_counter()
     load_before = os.getloadavg()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    int8 = ensure_int8(args.model, args.int8_dir)
+    exports = {"onnx-int8": ensure_export(args.model, "onnx-int8", args.int8_dir)}
+    if openvino_available():
+        exports["openvino-int8"] = ensure_export(args.model, "openvino-int8", args.openvino_dir)
+    else:
+        print("openvino/nncf not installed: skipping the openvino-int8 path", flush=True)
     texts = load_titles(args.texts)
     print("raw throughput ...", flush=True)
-    raw, engines = raw_throughput(args.model, int8, texts, args.threads)
+    raw, engines = raw_throughput(args.model, exports, texts, args.threads)
     print(json.dumps(raw, indent=1), flush=True)
     print("quality ...", flush=True)
-    qual = quality(engines, texts)
+    qual = quality(engines, list(exports), texts)
     print(qual, flush=True)
     for name in ("torch-fp32", "torch-bf16"):
         engines.pop(name).close()
     levels = [1, 8, 32]
-    server = {}
-    for tpr in args.texts_per_request:
-        per_level = {1: max(8, 48 // tpr), 8: max(24, 192 // tpr), 32: max(64, 384 // tpr)}
-        print(f"server, {tpr} text(s) per request ...", flush=True)
-        server[str(tpr)] = server_runs(int8, texts, engines["onnx-int8"], levels, per_level, tpr, args.threads)
-    engines["onnx-int8"].close()
+    server: dict[str, dict] = {}
+    for name, path in exports.items():
+        from seaembed.serve.export import backend_for_format
+
+        server[name] = {}
+        for tpr in args.texts_per_request:
+            per_level = {1: max(8, 48 // tpr), 8: max(24, 192 // tpr), 32: max(64, 384 // tpr)}
+            print(f"server {name}, {tpr} text(s) per request ...", flush=True)
+            server[name][str(tpr)] = server_runs(path, backend_for_format(name), texts, engines[name], levels,
+                                                 per_level, tpr, args.threads)
+    first = engines["onnx-int8"]
     n_tokens = round(raw["engine onnx-int8"]["tokens_per_s"] * raw["engine onnx-int8"]["seconds"])
     report = {
-        "model": args.model, "int8_dir": str(int8), "n_texts": len(texts), "n_tokens": n_tokens,
-        "texts_per_request": args.texts_per_request, "engine_config": vars(engines["onnx-int8"].config), "raw": raw, "quality_int8": qual, "server": server,
-        "targets": {"int8_x_st": raw["engine onnx-int8"]["x_vs_sentence_transformers"],
-                    "overhead_c32": {tpr: v["32"]["server_overhead"] for tpr, v in server.items()}},
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+        "model": args.model, "exports": {k: str(v) for k, v in exports.items()}, "n_texts": len(texts),
+        "n_tokens": n_tokens, "texts_per_request": args.texts_per_request, "engine_config": vars(first.config),
+        "raw": raw, "quality_int8": qual, "server": server,
+        "targets": {"int8_x_st": {k: raw[f"engine {k}"]["x_vs_sentence_transformers"] for k in exports},
+                    "overhead_c32": {k: {tpr: v["32"]["server_overhead"] for tpr, v in by.items()}
+                                     for k, by in server.items()}},
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "cpu_flags": cpu_flags(),
                     "load_before": [round(x, 1) for x in load_before],
                     "load_after": [round(x, 1) for x in os.getloadavg()]},
         "seconds": round(time.perf_counter() - started, 1),
     }
+    for eng in engines.values():
+        eng.close()
     out = Path(args.out)
     write_json(out.with_suffix(".json"), report)
     write_text(out.with_suffix(".md"), render(report))

@@ -58,7 +58,7 @@ class EvalSettings(_Strict):
 
 
 class ExportSettings(_Strict):
-    formats: list[Literal["onnx", "onnx-int8"]] = Field(default_factory=lambda: ["onnx-int8"])
+    formats: list[Literal["onnx", "onnx-int8", "openvino", "openvino-int8"]] = Field(default_factory=lambda: ["onnx-int8"])
 
 
 class IndexSettings(_Strict):
@@ -72,9 +72,9 @@ class IndexSettings(_Strict):
 class ServeSettings(_Strict):
     """How the result should be served: shapes the `seaembed serve` command the run prints (serving is not a stage)."""
 
-    backend: Literal["auto", "torch", "onnx", "vllm"] = "auto"
+    backend: Literal["auto", "torch", "onnx", "openvino", "vllm"] = "auto"
     quantization: Literal["fp8"] | None = None
-    use_export: Literal["onnx", "onnx-int8"] | None = None  # serve the exported ONNX model instead of the torch one
+    use_export: Literal["onnx", "onnx-int8", "openvino", "openvino-int8"] | None = None  # serve the exported ONNX model instead of the torch one
     port: int = 8080
 
 

@@ -127,6 +127,35 @@ def encode_vector(vec: np.ndarray, fmt: str) -> list[float] | str:
     return np.asarray(vec, dtype=np.float32).tolist()
 
 
+class MetricsMiddleware:
+    """Counts requests by endpoint and status and observes their latency. A plain ASGI middleware: Starlette's
+    `@app.middleware("http")` (BaseHTTPMiddleware) runs each request in an extra task with memory streams, which
+    cost about a fifth of the server's event-loop time under load (py-spy, 1-text requests at concurrency 32)."""
+
+    def __init__(self, app, metrics: ServerMetrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_and_observe(message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_observe)
+        finally:
+            endpoint = getattr(scope.get("route"), "path", "other")  # the router sets it on this same scope
+            self.metrics.requests.labels(endpoint, str(status)).inc()
+            self.metrics.latency.labels(endpoint).observe(time.perf_counter() - start)
+
+
 def create_app(engine: Engine, index=None, settings: ServerSettings | None = None, *,
                close_engine_on_shutdown: bool = True) -> FastAPI:
     """A FastAPI app serving `engine` (and `index`, a `SearchIndex`, for /search)."""
@@ -146,15 +175,7 @@ def create_app(engine: Engine, index=None, settings: ServerSettings | None = Non
     app.state.engine, app.state.index, app.state.settings, app.state.metrics = engine, index, settings, metrics
     install_handlers(app)
 
-    @app.middleware("http")
-    async def observe(request: Request, call_next):
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        endpoint = getattr(route, "path", "other")
-        metrics.requests.labels(endpoint, str(response.status_code)).inc()
-        metrics.latency.labels(endpoint).observe(time.perf_counter() - start)
-        return response
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
 
     async def require_key(request: Request) -> None:
         if not settings.api_key:

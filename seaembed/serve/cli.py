@@ -13,18 +13,24 @@ import typer
 
 def export_command(
     model: str = typer.Option(..., "--model", "-m", help="Model source: a directory, hub id or packaged:NAME."),
-    format: str = typer.Option("onnx-int8", "--format", "-f", help="onnx (fp32) or onnx-int8 (int8 weights)."),
+    format: str = typer.Option("onnx-int8", "--format", "-f", help="onnx (fp32), onnx-int8 (int8 weights), "
+                               "openvino (fp32 IR) or openvino-int8 (NNCF static int8; needs seaembed[openvino])."),
     out: Path = typer.Option(..., "--out", "-o", help="Output directory (replaced atomically)."),
     task: Path | None = typer.Option(None, "--task", help="A BEIR-layout retrieval task for the parity report "
                                                           "(default: a small built-in multilingual task)."),
     threads: int | None = typer.Option(None, "--threads", help="Intra-op threads for the parity run."),
+    calibration: Path | None = typer.Option(None, "--calibration", help="openvino-int8: texts to calibrate on "
+                                            "(txt/JSONL/CSV, prompts included; default: a bundled sample mix)."),
+    calibration_field: str | None = typer.Option(None, "--calibration-field", help="Column of --calibration."),
 ) -> None:
-    """Export a model to ONNX (fp32 or int8) with a parity report (cosine and nDCG@10 against fp32 torch)."""
+    """Export a model to ONNX or OpenVINO (fp32 or int8) with a parity report (cosine and nDCG@10 against fp32
+    torch)."""
     import json
 
     from seaembed.serve.export import export
 
-    path = export(model, format, out, task_dir=task, threads=threads)  # type: ignore[arg-type]
+    path = export(model, format, out, task_dir=task, threads=threads,  # type: ignore[arg-type]
+                  calibration=calibration, calibration_field=calibration_field)
     report = json.loads((path / "parity.json").read_text(encoding="utf-8"))
     typer.echo(f"wrote {path} ({format}); parity: cosine mean {report['cosine_mean']:.5f} "
                f"(min {report['cosine_min']:.5f}), nDCG@10 {report['ndcg@10_reference']:.4f} -> "
@@ -39,20 +45,24 @@ def index_command(
                                                                               "the first is required."),
     id_field: str = typer.Option("id", "--id-field", help="Item id field (default: the line number)."),
     kind: str = typer.Option("auto", "--kind", help="auto|flat|hnsw|ivfpq (auto: by catalog size)."),
-    backend: str = typer.Option("auto", "--backend", help="auto|torch|onnx (auto: onnx for an export dir)."),
+    backend: str = typer.Option("auto", "--backend", help="auto|torch|onnx|openvino (auto: the export's own backend for an export dir)."),
     chunk_size: int = typer.Option(1024, "--chunk-size", min=1, help="Items per resumable chunk."),
     default_lang: str | None = typer.Option(None, "--default-lang", help="Language of rows without a 'lang'."),
     detect_lang: bool = typer.Option(False, "--detect-lang", help="Identify the language of rows without one."),
-    fusion: str = typer.Option("rrf", "--fusion", help="Hybrid fusion: rrf or weighted."),
-    alpha: float = typer.Option(0.5, "--alpha", min=0.0, max=1.0, help="Dense weight for --fusion weighted."),
+    fusion: str = typer.Option("bounded", "--fusion", help="Hybrid search's default fusion: bounded (default), "
+                               "rrf, wrrf, weighted or zscore (see docs/serving.md)."),
+    alpha: float | None = typer.Option(None, "--alpha", min=0.0, max=1.0, help="Dense weight of the fusion "
+                                       "(default: the method's own, bounded 0.2, wrrf/weighted/zscore 0.5)."),
 ) -> None:
     """Embed a catalog (resumable) and build a dense + BM25 search index."""
     from seaembed.errors import ConfigError
     from seaembed.serve.index import build_index
     from seaembed.serve.server import resolve_backend
 
-    if fusion not in ("rrf", "weighted"):
-        raise ConfigError(f"--fusion must be rrf or weighted, got '{fusion}'")
+    from seaembed.serve.fusion import FUSIONS
+
+    if fusion not in FUSIONS:
+        raise ConfigError(f"--fusion must be one of {', '.join(FUSIONS)}, got '{fusion}'")
     fields = [f.strip() for f in text_fields.split(",") if f.strip()]
     path = build_index(model, catalog, out, backend=resolve_backend(model, backend), text_fields=fields,
                        id_field=id_field, kind=kind, chunk_size=chunk_size, default_lang=default_lang,
@@ -63,12 +73,12 @@ def index_command(
 def serve_command(
     model: str = typer.Option(..., "--model", "-m", help="Model source, or a `seaembed export` directory."),
     index: Path | None = typer.Option(None, "--index", help="A `seaembed index` directory for /search and /."),
-    backend: str = typer.Option("auto", "--backend", help="auto|torch|onnx|vllm (auto: onnx for an export dir)."),
+    backend: str = typer.Option("auto", "--backend", help="auto|torch|onnx|openvino|vllm (auto: the export's own backend for an export dir)."),
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8080, "--port"),
     api_key: str | None = typer.Option(None, "--api-key", help="Require 'Authorization: Bearer KEY' "
                                                                 "(default: $SEAEMBED_API_KEY, else none)."),
-    dtype: str = typer.Option("float32", "--dtype", help="torch backend: float32 or bfloat16."),
+    dtype: str = typer.Option("float32", "--dtype", help="torch/openvino backends: float32 or bfloat16 (openvino: precision of non-int8 layers)."),
     quantization: str | None = typer.Option(None, "--quantization", help="vllm backend: fp8."),
     threads: int | None = typer.Option(None, "--threads", help="Intra-op threads (default: all cores)."),
     max_batch_tokens: int = typer.Option(512, "--max-batch-tokens", min=16, help="Padded tokens per forward pass."),

@@ -102,6 +102,11 @@ class Engine:
     def dim(self) -> int:
         return self.backend.dim
 
+    def warmup(self) -> int:
+        """Let the backend prepare the batch shapes this engine's budget allows (see `Backend.warmup`); call it
+        before taking traffic. Returns the number of shapes run (0 for backends that need none)."""
+        return self.backend.warmup(self.config.max_batch_tokens, self.config.max_batch_size)
+
     # --- submitting -------------------------------------------------------------------------------------------
     def submit_ids(self, ids: Sequence[Sequence[int]]) -> concurrent.futures.Future:
         """Queue pre-tokenised sequences; the future gives `(embeddings (n, dim), n_tokens)`."""

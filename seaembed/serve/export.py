@@ -1,4 +1,5 @@
-"""`seaembed export`: a sentence-transformers model to ONNX (fp32) or ONNX with int8 weights, plus a parity report.
+"""`seaembed export`: a sentence-transformers model to ONNX (fp32, or int8 weights) or OpenVINO IR (fp32, or int8
+weights and activations), plus a parity report.
 
 The graph takes `input_ids` and `attention_mask` (int64, dynamic batch and sequence axes) and returns
 `sentence_embedding`: pooling (mean or CLS, as the model's Pooling module says) and L2 normalisation are inside
@@ -17,7 +18,7 @@ from typing import Literal
 from seaembed.atomic import atomic_dir, write_json, write_text
 from seaembed.errors import ConfigError
 
-FORMATS = ("onnx", "onnx-int8")
+FORMATS = ("onnx", "onnx-int8", "openvino", "openvino-int8")
 EXPORT_META = "seaembed_export.json"
 OPSET = 17
 log = logging.getLogger(__name__)
@@ -97,11 +98,18 @@ def quantize_int8(fp32_path: Path, int8_path: Path) -> None:
         root.setLevel(level)
 
 
-def export(source: str | Path, fmt: Literal["onnx", "onnx-int8"], out: str | Path, *,
-           task_dir: str | Path | None = None, threads: int | None = None, parity: bool = True) -> Path:
-    """Export `source` to `out` (written atomically) and write `parity.json`/`parity.md` there; returns `out`."""
+def export(source: str | Path, fmt: Literal["onnx", "onnx-int8", "openvino", "openvino-int8"], out: str | Path, *,
+           task_dir: str | Path | None = None, threads: int | None = None, parity: bool = True,
+           calibration: str | Path | None = None, calibration_field: str | None = None) -> Path:
+    """Export `source` to `out` (written atomically) and write `parity.json`/`parity.md` there; returns `out`.
+    `calibration` (openvino-int8 only): a text file (txt/JSONL/CSV, `calibration_field` for the column) of texts
+    like the ones you will serve, prompts included; default: a mix from the bundled sample."""
     if fmt not in FORMATS:
         raise ConfigError(f"unknown export format '{fmt}': use one of {', '.join(FORMATS)}")
+    if fmt.startswith("openvino"):
+        from seaembed.serve.openvino_export import require_openvino
+
+        require_openvino()  # fail before the slow tracing
     out = Path(out)
     with atomic_dir(out) as tmp:
         graph = tmp / "model.onnx"
@@ -112,10 +120,19 @@ def export(source: str | Path, fmt: Literal["onnx", "onnx-int8"], out: str | Pat
             graph.rename(fp32)
             quantize_int8(fp32, graph)
             fp32.unlink()
+        elif fmt.startswith("openvino"):
+            from seaembed.serve.openvino_export import calibration_texts, convert
+
+            int8 = fmt == "openvino-int8"
+            texts = calibration_texts(calibration, meta["prompts"], calibration_field) if int8 else []
+            onnx_graph, graph = graph, convert(graph, tmp, int8=int8, tokenizer=tokenizer,
+                                               max_length=meta["max_length"], calibration=texts)
+            onnx_graph.unlink()
+            meta["calibration"] = (str(calibration) if calibration else "bundled sample") if int8 else None
         tokenizer.save_pretrained(str(tmp))
         meta["format"] = fmt
-        meta["file"] = "model.onnx"
-        meta["size_bytes"] = graph.stat().st_size
+        meta["file"] = graph.name
+        meta["size_bytes"] = sum(p.stat().st_size for p in tmp.iterdir() if p.stem == graph.stem)
         write_json(tmp / EXPORT_META, meta)
         if parity:
             report = parity_report(source, tmp, fmt, task_dir=task_dir, threads=threads)
@@ -128,13 +145,13 @@ def export(source: str | Path, fmt: Literal["onnx", "onnx-int8"], out: str | Pat
 
 def parity_report(source: str | Path, export_dir: Path, fmt: str, *, task_dir=None, threads=None) -> dict:
     """Compare the exported model with a freshly loaded fp32 torch model on sample texts and a retrieval task."""
-    from seaembed.serve.backends.onnx_backend import OnnxBackend
+    from seaembed.serve.backends import create_backend
     from seaembed.serve.backends.torch_backend import TorchBackend
     from seaembed.serve.parity import builtin_task, compare, load_beir_task
     from seaembed.serve.parity_data import parity_texts
 
     reference = TorchBackend(source, threads=threads)  # fresh load: not the object that was traced
-    candidate = OnnxBackend(export_dir, threads=threads)
+    candidate = create_backend(backend_for_format(fmt), export_dir, threads=threads)
     task = load_beir_task(task_dir) if task_dir else builtin_task()
     texts = parity_texts()
     report = compare(_embed_fn(reference), _embed_fn(candidate), texts, task)
@@ -151,6 +168,11 @@ def _embed_fn(backend, batch_size: int = 32):
         return np.concatenate(parts) if parts else np.zeros((0, backend.dim), np.float32)
 
     return embed
+
+
+def backend_for_format(fmt: str) -> str:
+    """The backend that runs an export format: `onnx` or `openvino`."""
+    return "openvino" if fmt.startswith("openvino") else "onnx"
 
 
 def read_export_meta(path: str | Path) -> dict:

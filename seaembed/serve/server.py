@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from seaembed.errors import ConfigError
-from seaembed.serve.export import EXPORT_META
+from seaembed.serve.export import EXPORT_META, backend_for_format, read_export_meta
 
 log = logging.getLogger(__name__)
 
 
 def resolve_backend(model: str, backend: str) -> str:
-    """`auto` means onnx for a `seaembed export` directory and torch otherwise."""
+    """`auto` means the export's own backend (onnx or openvino) for a `seaembed export` directory, else torch."""
+    is_export = (Path(model) / EXPORT_META).is_file()
     if backend == "auto":
-        return "onnx" if (Path(model) / EXPORT_META).is_file() else "torch"
-    if backend == "onnx" and not (Path(model) / EXPORT_META).is_file():
-        raise ConfigError(f"--backend onnx needs a `seaembed export` directory; {model} is not one "
-                          f"(run: seaembed export --model {model} --format onnx-int8 --out DIR)")
+        return backend_for_format(read_export_meta(model).get("format", "onnx")) if is_export else "torch"
+    if backend in ("onnx", "openvino"):
+        if not is_export:
+            fmt = "onnx-int8" if backend == "onnx" else "openvino-int8"
+            raise ConfigError(f"--backend {backend} needs a `seaembed export` directory; {model} is not one "
+                              f"(run: seaembed export --model {model} --format {fmt} --out DIR)")
+        fmt = read_export_meta(model).get("format", "onnx")
+        if backend_for_format(fmt) != backend:
+            raise ConfigError(f"{model} is a {fmt} export: serve it with --backend {backend_for_format(fmt)} "
+                              "(or --backend auto)")
     return backend
 
 
@@ -62,6 +70,9 @@ def build_app(opts: ServeOptions):
         log.warning("index built with %s, serving %s: make sure they are the same weights",
                     index.info.get("model"), opts.model)
     engine = Engine(backend, BatchingConfig(max_batch_tokens=opts.max_batch_tokens, max_wait_ms=opts.max_wait_ms))
+    started = time.perf_counter()
+    if shapes := engine.warmup():  # before uvicorn starts: /health answers only once the engine is warm
+        log.info("warmed up %d batch shapes in %.1f s", shapes, time.perf_counter() - started)
     settings = ServerSettings(model_name=opts.model_name or Path(str(opts.model)).name or str(opts.model),
                               api_key=opts.api_key, max_inputs=opts.max_inputs, max_chars=opts.max_chars,
                               default_input_type=opts.default_input_type)

@@ -1,4 +1,5 @@
-"""Inference backends: torch (fp32/bf16), onnxruntime (fp32/int8 exports) and vLLM (GPU, optional fp8)."""
+"""Inference backends: torch (fp32/bf16), onnxruntime (fp32/int8 exports), OpenVINO (fp32/int8 exports, optional)
+and vLLM (GPU, optional fp8)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ from pathlib import Path
 from seaembed.errors import ConfigError
 from seaembed.serve.backends.base import Backend
 
-BACKENDS = ("torch", "onnx", "vllm")
+BACKENDS = ("torch", "onnx", "openvino", "vllm")
 
 
 def create_backend(name: str, source: str | Path, *, dtype: str = "float32", threads: int | None = None,
                    quantization: str | None = None) -> Backend:
-    """Build a backend by name. `source` is a model source (torch, vllm) or an export directory (onnx)."""
+    """Build a backend by name. `source` is a model source (torch, vllm) or an export directory (onnx,
+    openvino)."""
     if name == "torch":
         from seaembed.serve.backends.torch_backend import TorchBackend
 
@@ -24,6 +26,10 @@ def create_backend(name: str, source: str | Path, *, dtype: str = "float32", thr
         from seaembed.serve.backends.onnx_backend import OnnxBackend
 
         return OnnxBackend(source, threads=threads)
+    if name == "openvino":
+        from seaembed.serve.backends.openvino_backend import OpenVinoBackend
+
+        return OpenVinoBackend(source, threads=threads, dtype=dtype)
     if name == "vllm":
         from seaembed.serve.backends.vllm_backend import VllmBackend
 

@@ -60,6 +60,11 @@ class Backend(ABC):
     def embed_ids(self, batch: Sequence[Sequence[int]]) -> np.ndarray:
         """Embeddings `(len(batch), dim)`, float32, L2-normalised."""
 
+    def warmup(self, max_batch_tokens: int, max_batch_size: int) -> int:
+        """Run the batch shapes the engine will send, so the first requests do not pay for them; returns how many
+        shapes ran. Most backends need none (onnxruntime and torch handle new shapes without extra cost)."""
+        return 0
+
     def describe(self) -> dict:
         """A few facts for /health and benchmark reports."""
         return {"backend": self.name, "dim": self.dim, "max_length": self.max_length}

@@ -1,0 +1,77 @@
+"""OpenVINO backend: a `seaembed export --format openvino|openvino-int8` directory on the CPU plugin."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from seaembed.errors import ConfigError
+from seaembed.serve.backends.base import Backend, l2_normalise
+
+PRECISIONS = {"float32": "f32", "bfloat16": "bf16"}
+PAD_MULTIPLE = 8
+WARMUP_MAX_LENGTH = 128  # product titles and queries; longer inputs prepare their shapes on first use
+
+
+class OpenVinoBackend(Backend):
+    """Runs `model.xml` of an export directory; pooling and normalisation are in the graph.
+
+    `dtype` is the precision of the layers that are not int8: float32 by default (faithful to the export);
+    bfloat16 uses AMX/AVX512-BF16 where the CPU has them (fp32 export: 2.6x faster here, cosine 0.99999).
+    """
+
+    def __init__(self, export_dir: str | Path, *, threads: int | None = None, dtype: str = "float32") -> None:
+        from transformers import AutoTokenizer
+
+        from seaembed.serve.export import read_export_meta
+        from seaembed.serve.openvino_export import require_openvino
+
+        if dtype not in PRECISIONS:
+            raise ConfigError(f"unsupported dtype '{dtype}' for openvino: use {' or '.join(PRECISIONS)}")
+        ov = require_openvino()
+        export_dir = Path(export_dir)
+        meta = read_export_meta(export_dir)
+        config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": PRECISIONS[dtype]}
+        if threads:
+            config["INFERENCE_NUM_THREADS"] = int(threads)
+        core = ov.Core()
+        self.compiled = core.compile_model(core.read_model(str(export_dir / meta.get("file", "model.xml"))), "CPU",
+                                           config)
+        self.request = self.compiled.create_infer_request()  # the engine calls from one worker thread
+        tokenizer = AutoTokenizer.from_pretrained(str(export_dir))
+        super().__init__(tokenizer, max_length=meta["max_length"], prompts=meta.get("prompts"))
+        self.dim = int(meta["dim"])
+        self.meta = meta
+        self.name = "openvino-int8" if meta.get("format") == "openvino-int8" else f"openvino-{dtype}"
+
+    def pad(self, batch: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """Right-pad to the longest sequence rounded up to a multiple of `PAD_MULTIPLE` (masked: same vectors).
+
+        The CPU plugin prepares kernels for each new input shape (about 26 ms each for e5-small int8 here); rounding
+        the length keeps the number of shapes small enough to prepare them all in `warmup`."""
+        ids, mask = super().pad(batch)
+        width = -(-ids.shape[1] // PAD_MULTIPLE) * PAD_MULTIPLE
+        if width > ids.shape[1]:
+            extra = ((0, 0), (0, width - ids.shape[1]))
+            ids, mask = np.pad(ids, extra, constant_values=self.pad_id), np.pad(mask, extra)
+        return ids, mask
+
+    def warmup(self, max_batch_tokens: int, max_batch_size: int, max_length: int = WARMUP_MAX_LENGTH) -> int:
+        """Prepare every (batch, padded length) shape the engine can send for sequences up to `max_length`
+        tokens: measured on 1-text requests at concurrency 32 through the server, a cold process ran at about half
+        the speed of a warm one. e5-small int8: 211 shapes, about 9 s."""
+        shapes = 0
+        for width in range(PAD_MULTIPLE, min(max_length, self.max_length) + 1, PAD_MULTIPLE):
+            longest = max(width - PAD_MULTIPLE + 1, 1)  # the shortest real length that pads to `width`
+            for size in range(1, min(max_batch_size, max(max_batch_tokens // longest, 1)) + 1):
+                self.request.infer({"input_ids": np.full((size, width), self.pad_id, np.int64),
+                                    "attention_mask": np.ones((size, width), np.int64)})
+                shapes += 1
+        return shapes
+
+    def embed_ids(self, batch: Sequence[Sequence[int]]) -> np.ndarray:
+        ids, mask = self.pad(batch)
+        out = self.request.infer({"input_ids": ids, "attention_mask": mask})
+        return l2_normalise(np.array(out[0], copy=True))

@@ -1,0 +1,143 @@
+"""OpenVINO exports (fp32 IR and NNCF int8) of the tiny model: parity, backend, server resolution, bad input."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("openvino")
+pytest.importorskip("nncf")
+
+
+@pytest.fixture(scope="module")
+def ov_dirs(tiny_model_dir, tmp_path_factory):
+    from seaembed.serve.export import export
+
+    root = tmp_path_factory.mktemp("openvino")
+    return {fmt: export(tiny_model_dir, fmt, root / fmt) for fmt in ("openvino", "openvino-int8")}
+
+
+def _torch_reference(tiny_model_dir, texts, prompt="query"):
+    from seaembed.serve.backends import create_backend
+
+    ref = create_backend("torch", tiny_model_dir, threads=1)
+    return ref.embed_ids(ref.tokenize(texts, prompt))
+
+
+def test_openvino_fp32_export_matches_torch(ov_dirs, tiny_model_dir):
+    from seaembed.serve.backends import create_backend
+
+    d = ov_dirs["openvino"]
+    meta = json.loads((d / "seaembed_export.json").read_text())
+    assert meta["format"] == "openvino" and meta["file"] == "model.xml" and meta["calibration"] is None
+    assert (d / "model.bin").stat().st_size > 0 and not (d / "model.onnx").exists()
+    assert meta["size_bytes"] == (d / "model.xml").stat().st_size + (d / "model.bin").stat().st_size
+    parity = json.loads((d / "parity.json").read_text())
+    assert parity["cosine_min"] > 0.9999 and parity["format"] == "openvino"
+
+    texts = ["sepatu lari pria", "รองเท้าวิ่ง", "giày chạy bộ", "a much longer product title with many words"]
+    backend = create_backend("openvino", d, threads=1)
+    assert backend.name == "openvino-float32" and backend.dim == meta["dim"]
+    got = backend.embed_ids(backend.tokenize(texts, "query"))
+    np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(got, _torch_reference(tiny_model_dir, texts), atol=1e-4)
+
+
+def test_openvino_int8_export_is_quantised_and_close(ov_dirs, tiny_model_dir):
+    from seaembed.serve.backends import create_backend
+
+    d = ov_dirs["openvino-int8"]
+    meta = json.loads((d / "seaembed_export.json").read_text())
+    assert meta["format"] == "openvino-int8" and meta["calibration"] == "bundled sample"
+    xml = (d / "model.xml").read_text()
+    assert "FakeQuantize" in xml or "FakeConvert" in xml  # activations are quantised, not only weights
+    parity = json.loads((d / "parity.json").read_text())
+    assert 0.95 < parity["cosine_mean"] <= 1.0 + 1e-6
+    backend = create_backend("openvino", d, threads=1)
+    assert backend.name == "openvino-int8"
+    texts = ["sepatu lari pria", "kaos polos hitam", "tai nghe bluetooth"]
+    got = backend.embed_ids(backend.tokenize(texts, "query"))
+    cos = np.sum(got * _torch_reference(tiny_model_dir, texts), axis=1)
+    assert cos.min() > 0.9
+
+
+def test_default_calibration_mixes_prompted_queries_and_passages():
+    from seaembed.serve.openvino_export import default_calibration_texts
+
+    texts = default_calibration_texts({"query": "query: ", "passage": "passage: "}, n=40)
+    assert len(texts) == 40
+    assert sum(t.startswith("passage: ") for t in texts) == 20 and sum(t.startswith("query: ") for t in texts) == 20
+    assert texts == default_calibration_texts({"query": "query: ", "passage": "passage: "}, n=40)  # seeded
+
+
+def test_custom_calibration_file_and_empty_one(tiny_model_dir, tmp_path):
+    from seaembed.errors import ConfigError
+    from seaembed.serve.export import export
+    from seaembed.serve.openvino_export import calibration_texts
+
+    cal = tmp_path / "cal.jsonl"
+    cal.write_text("".join(json.dumps({"t": f"query: produk nomor {i}"}) + "\n" for i in range(12)))
+    assert calibration_texts(cal, {}, "t")[:2] == ["query: produk nomor 0", "query: produk nomor 1"]
+    out = export(tiny_model_dir, "openvino-int8", tmp_path / "ov8", calibration=cal, calibration_field="t",
+                 parity=False)
+    assert json.loads((out / "seaembed_export.json").read_text())["calibration"] == str(cal)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    with pytest.raises(ConfigError):
+        calibration_texts(empty, {})
+
+
+def test_server_resolves_openvino_exports(ov_dirs, onnx_dir):
+    from seaembed.errors import ConfigError
+    from seaembed.serve.server import resolve_backend
+
+    assert resolve_backend(str(ov_dirs["openvino-int8"]), "auto") == "openvino"
+    assert resolve_backend(str(ov_dirs["openvino"]), "openvino") == "openvino"
+    with pytest.raises(ConfigError, match="--backend openvino"):
+        resolve_backend(str(ov_dirs["openvino"]), "onnx")
+    with pytest.raises(ConfigError, match="--backend onnx"):
+        resolve_backend(str(onnx_dir), "openvino")
+
+
+def test_missing_openvino_is_a_clear_error(monkeypatch, tiny_model_dir, tmp_path):
+    from seaembed.errors import ConfigError
+    from seaembed.serve.export import export
+
+    monkeypatch.setitem(sys.modules, "openvino", None)  # import openvino -> ImportError
+    with pytest.raises(ConfigError, match=r"seaembed\[openvino\]"):
+        export(tiny_model_dir, "openvino-int8", tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+
+
+def test_openvino_backend_rejects_unknown_dtype(ov_dirs):
+    from seaembed.errors import ConfigError
+    from seaembed.serve.backends import create_backend
+
+    with pytest.raises(ConfigError, match="float32 or bfloat16"):
+        create_backend("openvino", ov_dirs["openvino"], dtype="float16")
+
+
+def test_openvino_pads_to_a_multiple_of_8_and_warms_every_shape(ov_dirs):
+    from seaembed.serve.backends import create_backend
+    from seaembed.serve.engine import BatchingConfig, Engine
+
+    backend = create_backend("openvino", ov_dirs["openvino"], threads=1)
+    ids, mask = backend.pad([[0, 5, 6, 2], [0, 7, 8, 9, 10, 11, 12, 13, 14, 2]])
+    assert ids.shape == (2, 16) and mask.sum(axis=1).tolist() == [4, 10]
+    assert (ids[0, 4:] == backend.pad_id).all()
+    # widths 8, 16, 24; the shortest real lengths 1, 9, 17 allow 8 (size cap), 64 // 9 = 7 and 64 // 17 = 3 rows
+    assert backend.warmup(64, 8, max_length=24) == 8 + 7 + 3
+    engine = Engine(backend, BatchingConfig(max_batch_tokens=16, max_batch_size=4))
+    try:
+        assert engine.warmup() > 0
+        vecs, _ = engine.embed_sync(["sepatu lari"], "query")
+        np.testing.assert_allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
+    finally:
+        engine.close()
+
+
+def test_backends_without_shape_costs_skip_warmup(onnx_backend):
+    assert onnx_backend.warmup(512, 256) == 0
