@@ -146,6 +146,26 @@ class BM25Retriever:
             return np.zeros(self.n_docs, dtype=np.float32)
         return np.asarray(self._bm25.get_scores_from_ids(ids), dtype=np.float32)
 
+    def max_score(self, query: str, lang: str | None = None) -> float:
+        """An upper bound of `get_scores(query)`: the sum over the query's tokens (repeats included, as in the
+        scores) of their idf, `log(1 + (N - df + 0.5) / (df + 0.5))`, the limit of a term's Lucene BM25 score as its
+        frequency grows (the per-term bounds of MaxScore/WAND). A token the index has never seen counts with
+        df = 0: no document can match it, so it lowers what the matched part is worth. 0.0 for a query without
+        tokens. Used by hybrid search's `bounded` fusion (seaembed.serve.fusion)."""
+        if self._bm25 is None:
+            raise RuntimeError("call index() first")
+        tokens = tokenize(query, lang)
+        if not tokens:
+            return 0.0
+        vocab, indptr = self._bm25.vocab_dict, self._bm25.scores["indptr"]
+        n = float(self.n_docs)
+        total = 0.0
+        for token in tokens:
+            tid = vocab.get(token)
+            df = 0 if tid is None or tid + 1 >= len(indptr) else int(indptr[tid + 1] - indptr[tid])
+            total += float(np.log1p((n - df + 0.5) / (df + 0.5)))
+        return total
+
     def search(self, queries: Sequence[str], k: int = 10, langs: Sequence[str | None] | str | None = None,
                ) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (indices, scores), each (n_queries, k), best first; ties broken by document order."""

@@ -23,6 +23,7 @@ import numpy as np
 from seaembed.atomic import atomic_dir, atomic_path, write_json, write_jsonl
 from seaembed.serve.catalog import Catalog, read_catalog
 from seaembed.serve.engine import Engine
+from seaembed.serve.fusion import DEFAULT_FUSION, resolve_alpha
 from seaembed.serve.search_index import SearchIndex
 
 log = logging.getLogger(__name__)
@@ -82,10 +83,13 @@ def build_bm25(texts: list[str], langs: list[str | None], out: Path) -> None:
 def build_index(model: str, catalog_path: str | Path, out: str | Path, *, engine: Engine | None = None,
                 backend: str = "torch", text_fields: list[str] | None = None, id_field: str = "id",
                 kind: str = "auto", chunk_size: int = 1024, default_lang: str | None = None,
-                detect_lang: bool = False, fusion: str = "rrf", alpha: float = 0.5,
+                detect_lang: bool = False, fusion: str = DEFAULT_FUSION, alpha: float | None = None,
                 show_progress: bool = True) -> Path:
-    """Build a search index for `catalog_path` with `model` into `out`; returns `out`."""
+    """Build a search index for `catalog_path` with `model` into `out`; returns `out`. `fusion`/`alpha` are the
+    hybrid search defaults stored in index.json (alpha None: the method's `DEFAULT_ALPHA`)."""
     from seaembed.serve import faiss_index
+
+    alpha = resolve_alpha(fusion, alpha)
 
     catalog_path, out = Path(catalog_path), Path(out)
     text_fields = text_fields or ["title", "category"]

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from seaembed.errors import InputError
+from seaembed.serve.fusion import DEFAULT_FUSION, FUSIONS
 from seaembed.serve.search_index import Filters, SearchIndex
 
 
@@ -127,7 +128,7 @@ def test_bm25_hybrid_and_filtered_modes(index_dir, onnx_backend):
     assert [h["id"] for h in bm25] == ["p8"]  # only items sharing a term
     thai = index.search(None, "รองเท้าวิ่ง", k=5, mode="bm25")
     assert thai and thai[0]["id"] == "p3"  # Thai is segmented, not one opaque token
-    for fusion in ("rrf", "weighted"):
+    for fusion in FUSIONS:
         hybrid = index.search(q, "samsung galaxy", k=5, mode="hybrid", fusion=fusion)
         assert hybrid[0]["id"] == "p8" and len(hybrid) == 5
         scores = [h["score"] for h in hybrid]
@@ -135,6 +136,28 @@ def test_bm25_hybrid_and_filtered_modes(index_dir, onnx_backend):
     filtered = index.search(q, "samsung galaxy", k=5, mode="hybrid", filters={"category": "Fashion"})
     assert filtered and all(h["category"] == "Fashion" for h in filtered)
     assert index.search(q, "zzzz", k=5, mode="bm25") == []
+
+
+def test_fusion_defaults_from_index_json(index_dir, onnx_backend, tmp_path):
+    import shutil
+
+    info = json.loads((index_dir / "index.json").read_text())
+    assert info["fusion"] == DEFAULT_FUSION and info["alpha"] == 0.2
+    q = onnx_backend.embed_ids(onnx_backend.tokenize(["sepatu lari"], "query"))[0]
+    index = SearchIndex.load(index_dir)
+    ids = lambda hits: [h["id"] for h in hits]  # noqa: E731
+    assert ids(index.search(q, "sepatu lari", k=5)) == ids(index.search(q, "sepatu lari", k=5, fusion="bounded",
+                                                                         alpha=0.2))
+    # an index.json written before bounded fusion existed keeps its RRF default; one without fusion gets the default
+    old = tmp_path / "old"
+    shutil.copytree(index_dir, old)
+    for stored, expected in (({"fusion": "rrf", "alpha": 0.5}, "rrf"), ({}, DEFAULT_FUSION)):
+        legacy = {k: v for k, v in info.items() if k not in ("fusion", "alpha")} | stored
+        (old / "index.json").write_text(json.dumps(legacy))
+        loaded = SearchIndex.load(old)
+        assert ids(loaded.search(q, "sepatu lari", k=5)) == ids(loaded.search(q, "sepatu lari", k=5, fusion=expected))
+    with pytest.raises(ValueError, match="unknown fusion"):
+        index.search(q, "sepatu lari", k=5, fusion="combmnz")
 
 
 def test_bad_catalogs_name_file_line_and_field(tiny_model_dir, tmp_path):
