@@ -8,6 +8,18 @@ Tasks:
   from real Tokopedia product names (2-3 of the name's leading words, sometimes reordered, one word sometimes
   dropped), corpus = all 1,308 distinct product names; relevance 2 = the product the query came from, 1 = other
   listings whose names start with the same three words (variants of one product).
+- `prdect-title-queries-typos` (built here, design fixed before any result was seen): the same 300 queries, corpus
+  and qrels; each query, with probability 0.5, gets exactly one typo in one random word of length >= 4 (uniform
+  over such words; a query without one stays clean), by one of four operations chosen uniformly: deletion of a
+  letter, insertion of a QWERTY neighbour of a letter next to it, substitution of a letter by a QWERTY
+  neighbour, transposition of two adjacent (different) letters. Own random stream (seed "0:typos"), so the
+  queries are those of `prdect-title-queries` exactly. Modelled on the typo generator of Zhuang & Zuccon (2021,
+  "Dealing with Typos for BERT-based Passage Retrieval and Ranking", EMNLP; their code draws from TextAttack's
+  random-letter insertion/substitution, neighbour swap and QWERTY substitution, words of >= 3 letters, typo rate
+  0.5 in training); the operations here are the brief's keyboard-based four. It shares its queries with
+  `prdect-title-queries`, so it takes no part in choosing the fixed alpha or method (that stays on the three
+  other tasks), its leave-one-task-out alpha comes from the two tasks other than both title tasks, and
+  nothing is tuned on its test half.
 
 Every system runs through an in-memory `SearchIndex` (flat faiss + the index's BM25, k1 1.5, b 0.75), exactly as
 `seaembed serve` answers `/search` with k=10: dense, bm25, and hybrid over the top 100 of each side with
@@ -93,6 +105,98 @@ def build_title_query_task(out: Path, *, n_queries: int = 300, seed: int = 0) ->
     write_json(out / "task.json", {"name": "prdect-title-queries", "type": "retrieval", "languages": ["id"],
                                    "main_metric": "ndcg_at_10", "source": ["prdect-id"], "license": "CC BY 4.0"})
     return out
+
+
+QWERTY_ROWS = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm")
+TYPO_OPS = ("delete", "insert", "substitute", "transpose")
+TYPO_RATE, TYPO_MIN_LEN = 0.5, 4
+
+
+def keyboard_neighbours() -> dict[str, str]:
+    """Each QWERTY key's neighbours: left/right in its row, the two touching keys in the rows above and below
+    (rows are staggered: key i of a row touches keys i and i+1 of the row above, i-1 and i of the row below)."""
+    at = {c: (r, i) for r, row in enumerate(QWERTY_ROWS) for i, c in enumerate(row)}
+    out = {}
+    for c, (r, i) in at.items():
+        near = [(r, i - 1), (r, i + 1), (r - 1, i), (r - 1, i + 1), (r + 1, i - 1), (r + 1, i)]
+        out[c] = "".join(QWERTY_ROWS[y][x] for y, x in near if 0 <= y < len(QWERTY_ROWS) and 0 <= x < len(QWERTY_ROWS[y]))
+    return out
+
+
+NEIGHBOURS = keyboard_neighbours()
+
+
+def typo_word(word: str, op: str, rng: random.Random) -> str:
+    """`word` with one typo of kind `op` (TYPO_OPS) at a random position; letters off the keyboard map are not
+    touched by insert/substitute."""
+    keyed = [i for i, c in enumerate(word) if c in NEIGHBOURS]
+    if op == "delete":
+        i = rng.randrange(len(word))
+        return word[:i] + word[i + 1:]
+    if op in ("insert", "substitute"):
+        i = rng.choice(keyed)
+        key = rng.choice(NEIGHBOURS[word[i]])
+        if op == "substitute":
+            return word[:i] + key + word[i + 1:]
+        j = i + rng.randrange(2)  # the neighbour lands just before or just after the letter it was meant to be
+        return word[:j] + key + word[j:]
+    if op == "transpose":
+        i = rng.choice([i for i in range(len(word) - 1) if word[i] != word[i + 1]])
+        return word[:i] + word[i + 1] + word[i] + word[i + 2:]
+    raise ValueError(f"unknown typo operation {op!r}")
+
+
+def add_typo(text: str, rng: random.Random, rate: float = TYPO_RATE,
+             min_len: int = TYPO_MIN_LEN) -> tuple[str, dict | None]:
+    """With probability `rate`, one typo in one random word of at least `min_len` characters (see module doc);
+    returns the text and what was done (None: left clean)."""
+    if rng.random() >= rate:
+        return text, None
+    words = text.split(" ")
+    long = [i for i, w in enumerate(words) if len(w) >= min_len]
+    if not long:
+        return text, None
+    i = rng.choice(long)
+    w = words[i]
+    ops = [op for op in TYPO_OPS if op != "transpose" or any(a != b for a, b in zip(w, w[1:], strict=False))]
+    if not any(c in NEIGHBOURS for c in w):
+        ops = [op for op in ops if op not in ("insert", "substitute")]
+    op = rng.choice(ops)
+    words[i] = typo_word(w, op, rng)
+    return " ".join(words), {"op": op, "word": w, "typo": words[i]}
+
+
+def build_typo_task(src: Path, out: Path, *, seed: int = 0) -> Path:
+    """`prdect-title-queries-typos`: the queries of the task at `src` with `add_typo` applied (own random stream),
+    the same corpus and qrels; each query row keeps its `original` text and the `typo` done (or null)."""
+    import shutil
+
+    rng = random.Random(f"{seed}:typos")
+    queries = [json.loads(line) for line in (src / "queries.jsonl").read_text(encoding="utf-8").splitlines()]
+    rows = []
+    for q in queries:
+        text, typo = add_typo(q["text"], rng)
+        rows.append({**q, "text": text, "original": q["text"], "typo": typo})
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src / "corpus.jsonl", out / "corpus.jsonl")
+    (out / "qrels").mkdir(exist_ok=True)
+    shutil.copyfile(src / "qrels" / "test.tsv", out / "qrels" / "test.tsv")
+    write_jsonl(out / "queries.jsonl", rows)
+    meta = json.loads((src / "task.json").read_text(encoding="utf-8"))
+    write_json(out / "task.json", {**meta, "name": f"{meta['name']}-typos"})
+    return out
+
+
+def typo_stats(task_dir: Path) -> dict:
+    """How many queries got a typo, by operation, and which ones (for the typo-only breakdown)."""
+    rows = [json.loads(line) for line in (task_dir / "queries.jsonl").read_text(encoding="utf-8").splitlines()]
+    typoed = [r for r in rows if r.get("typo")]
+    ops: dict[str, int] = {}
+    for r in typoed:
+        ops[r["typo"]["op"]] = ops.get(r["typo"]["op"], 0) + 1
+    return {"n_queries": len(rows), "n_with_typo": len(typoed), "by_op": dict(sorted(ops.items())),
+            "qids_with_typo": [r["_id"] for r in typoed],
+            "examples": [f"{r['original']} -> {r['text']}" for r in typoed[:8]]}
 
 
 def in_memory_index(doc_ids: list[str], texts: list[str], vectors: np.ndarray):
