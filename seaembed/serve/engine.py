@@ -179,7 +179,8 @@ class Engine:
 
     def _process(self, pending: list) -> None:
         cfg = self.config
-        lengths = [len(p[2]) for p in pending]
+        multiple = max(int(getattr(self.backend, "pad_multiple", 1)), 1)
+        lengths = [-(-len(p[2]) // multiple) * multiple for p in pending]  # the width the backend will pad to
         for batch in plan_batches(lengths, cfg.max_batch_tokens, cfg.max_batch_size):
             items = [pending[i] for i in batch]
             live = [it for it in items if not it[0].done and not it[0].future.cancelled()]
@@ -202,7 +203,8 @@ class Engine:
                         job.future.set_result((job.out, job.n_tokens))
             if self.on_batch is not None:
                 n_tok = sum(len(it[2]) for it in live)
-                self.on_batch(BatchStats(len(live), n_tok, len(live) * max(len(it[2]) for it in live), elapsed))
+                width = max(lengths[i] for i in batch)
+                self.on_batch(BatchStats(len(live), n_tok, len(live) * width, elapsed))
 
     @staticmethod
     def _fail(items: list, error: BaseException) -> None:

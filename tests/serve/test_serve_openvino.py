@@ -128,15 +128,20 @@ def test_openvino_pads_to_a_multiple_of_8_and_warms_every_shape(ov_dirs):
     ids, mask = backend.pad([[0, 5, 6, 2], [0, 7, 8, 9, 10, 11, 12, 13, 14, 2]])
     assert ids.shape == (2, 16) and mask.sum(axis=1).tolist() == [4, 10]
     assert (ids[0, 4:] == backend.pad_id).all()
-    # widths 8, 16, 24; the shortest real lengths 1, 9, 17 allow 8 (size cap), 64 // 9 = 7 and 64 // 17 = 3 rows
-    assert backend.warmup(64, 8, max_length=24) == 8 + 7 + 3
-    engine = Engine(backend, BatchingConfig(max_batch_tokens=16, max_batch_size=4))
+    # widths 8, 16, 24 with a 64-token budget: 8 (size cap 8), 64 // 16 = 4 and 64 // 24 = 2 rows
+    assert backend.warmup(64, 8, max_length=24) == 8 + 4 + 2
+    seen = []
+    engine = Engine(backend, BatchingConfig(max_batch_tokens=16, max_batch_size=4), on_batch=seen.append)
     try:
-        assert engine.warmup() > 0
-        vecs, _ = engine.embed_sync(["sepatu lari"], "query")
+        # budget 16: width 8 takes 1-2 rows; widths 16..128 one row each (longer sequences run alone)
+        assert engine.warmup() == 2 + len(range(16, min(128, backend.max_length) + 1, 8))
+        vecs, _ = engine.embed_sync(["sepatu", "tas", "kaos", "minyak goreng sawit dua liter"], "query")
         np.testing.assert_allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
     finally:
         engine.close()
+    # the engine budgets with padded widths: every batch fits 16 padded tokens
+    assert seen and all(s.padded_tokens <= 16 or s.size == 1 for s in seen)
+    assert all(s.padded_tokens % 8 == 0 for s in seen)
 
 
 def test_backends_without_shape_costs_skip_warmup(onnx_backend):

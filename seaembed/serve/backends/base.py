@@ -21,6 +21,7 @@ class Backend(ABC):
     max_length: int
     prompts: dict[str, str]
     pad_id: int = 0
+    pad_multiple: int = 1  # `pad` rounds the batch width up to a multiple of this; the engine budgets with it
 
     def __init__(self, tokenizer, *, max_length: int, prompts: dict[str, str] | None = None) -> None:
         self.tokenizer = tokenizer
