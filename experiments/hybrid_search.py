@@ -21,20 +21,26 @@ Tasks:
   other tasks), its leave-one-task-out alpha comes from the two tasks other than both title tasks, and
   nothing is tuned on its test half.
 
-Every system runs through an in-memory `SearchIndex` (flat faiss + the index's BM25, k1 1.5, b 0.75), exactly as
-`seaembed serve` answers `/search` with k=10: dense, bm25, and hybrid over the top 100 of each side with
-`rrf`, `wrrf`, `weighted`, `zscore` and `bounded` fusion (seaembed/serve/fusion.py).
+Every system runs through the per-index tuning's code (`seaembed.serve.tune_fusion`: an in-memory `SearchIndex`,
+flat faiss + the index's BM25, k1 1.5, b 0.75), exactly as `seaembed serve` answers `/search` with k=10: dense,
+bm25, and hybrid over the top 100 of each side with `rrf`, and `wrrf`, `weighted`, `zscore` and `bounded` fusion
+at dense weights 0, 0.05, ..., 1 (seaembed/serve/fusion.py).
 
 Each task's queries are split in two: the even positions (`dev`) choose, the odd positions (`test`) report.
-- `fixed` alpha: one dense weight per fusion method for *all* tasks, the one with the best mean dev-half gain over
-  the better single system across the three tasks (what a shipped default has to be);
-- `tuned` alpha: chosen on that task's dev half alone (what `seaembed index --alpha` tuned per catalog can do);
-- leave-one-task-out: alpha chosen on the other two tasks' dev halves, reported on the held-out task's test half.
-Differences on the test half come with a paired bootstrap 95% interval (2,000 resamples of the test queries).
+- `fixed` alpha: one dense weight per fusion method for the three voting tasks (not the typo copy), the one with
+  the best mean dev-half gain over the better single system (what a shipped default has to be);
+- `tuned` alpha: chosen on that task's dev half alone;
+- leave-one-task-out: alpha chosen on the dev halves of the other voting tasks (not the task's typo sibling);
+- per-index tuning: `tune_fusion`'s choice (default fusion, best mean nDCG@10, ties to a single system) on the dev
+  halves of the pipeline's default `tune_on` tasks (`seaembed.pipeline.config.DEFAULT_TUNE_ON`); the two title
+  tasks are held out from it entirely. The same choice on all those tasks' queries is what `seaembed run` stores.
+Ties between alphas follow `tune_fusion.choose_alpha` everywhere. Differences on the test half come with a paired
+bootstrap 95% interval (2,000 resamples of the test queries).
 
 Usage:
 
-    .venv/bin/python experiments/hybrid_search.py [--model packaged:multilingual-e5-small] [--max-queries 300]
+    .venv/bin/python experiments/hybrid_search.py [--model packaged:multilingual-e5-small] [--max-queries 300] \
+        [--extra-model runs/demo/merged]
 
 Writes experiments/results/hybrid_search.{json,md}.
 """
@@ -56,11 +62,22 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from seaembed.atomic import write_json, write_jsonl, write_text  # noqa: E402
+from seaembed.pipeline.config import DEFAULT_TUNE_ON  # noqa: E402
+from seaembed.serve.tune_fusion import (  # noqa: E402
+    GRID,
+    K,
+    choose_alpha,
+    per_query_ndcg,
+    prepare_task,
+    search,
+    system_name,
+    tuning_from_scores,
+)
 
 DATASETS = ROOT.parent / "shared" / "datasets"
-K = 10  # nDCG@10; the index fuses the top max(100, 5k) = 100 of each side, as the server does for k=10
-ALPHAS = [round(a * 0.05, 2) for a in range(1, 20)]  # dense weight; 0 and 1 are the single systems
+ALPHAS = list(GRID)  # dense weight, 0 (BM25 alone) to 1 (dense alone) in steps of 0.05: per-index tuning's grid
 FAMILIES = ("wrrf", "weighted", "zscore", "bounded")
+PIPELINE_TASKS = tuple(entry.rsplit("/", 1)[-1] for entry in DEFAULT_TUNE_ON)  # the index stage's tune_on tasks
 BOOTSTRAP = 2000
 
 
@@ -199,23 +216,10 @@ def typo_stats(task_dir: Path) -> dict:
             "examples": [f"{r['original']} -> {r['text']}" for r in typoed[:8]]}
 
 
-def in_memory_index(doc_ids: list[str], texts: list[str], vectors: np.ndarray):
-    """A `SearchIndex` over `texts` built the way `seaembed index` builds one (flat faiss, the same BM25)."""
-    from seaembed.evaluate.bm25 import BM25Retriever
-    from seaembed.serve import faiss_index
-    from seaembed.serve.search_index import SearchIndex
-
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    bm25 = BM25Retriever(k1=1.5, b=0.75, method="lucene").index(texts, None)
-    info = {"kind": "flat", "size": len(doc_ids), "dim": int(vectors.shape[1])}
-    return SearchIndex(Path("."), info, faiss_index.build(vectors, "flat"), vectors,
-                       [{"id": d, "_text": t} for d, t in zip(doc_ids, texts, strict=True)], bm25)
-
-
 def system_names() -> list[tuple[str, str, float | None]]:
     """(name, mode or fusion, alpha) of every system run."""
     out: list[tuple[str, str, float | None]] = [("dense", "dense", None), ("bm25", "bm25", None), ("rrf", "rrf", None)]
-    out += [(f"{f}@{a}", f, a) for f in FAMILIES for a in ALPHAS]
+    out += [(system_name(f, a), f, a) for f in FAMILIES for a in ALPHAS]
     return out
 
 
@@ -251,10 +255,7 @@ def word_coverage(index, task, qids: list[str], qv: np.ndarray, systems: dict[st
         text = task.queries[q]["text"]
         want = set(tokenize(text))
         for name, (method, alpha) in systems.items():
-            if method in ("dense", "bm25"):
-                hits = index.search(qv[i], text, k=1, mode=method)
-            else:
-                hits = index.search(qv[i], text, k=1, mode="hybrid", fusion=method, alpha=alpha)
+            hits = search(index, qv[i], text, method, alpha, k=1)
             top1[name] += bool(hits) and want <= tokens[index_row(index, hits[0]["id"])]
         s = index.bm25_scores(text)
         rows = np.flatnonzero(s > 0)
@@ -276,46 +277,34 @@ def index_row(index, doc_id: str) -> int:
     return index._row_of[doc_id]
 
 
-def evaluate_task(task_dir: Path, encoder, max_queries: int | None) -> dict:
-    """Per-query nDCG@10 of every system on one task (plus its dev/test split and tie diagnostics)."""
-    from seaembed.evaluate.metrics.retrieval import query_metrics
-    from seaembed.evaluate.runners import doc_text
+def evaluate_task(task_dir: Path, encoder, max_queries: int | None, *, select: bool = True,
+                  group: str | None = None) -> dict:
+    """Per-query nDCG@10 of every system on one task (plus its dev/test split and tie diagnostics). `select`: the
+    task takes part in choosing the fixed alpha and method; `group`: tasks sharing their queries (none of them
+    chooses a leave-one-task-out alpha for another)."""
     from seaembed.evaluate.tasks import load_task
+    from seaembed.serve.fusion import DEFAULT_ALPHA, DEFAULT_FUSION
 
     task = load_task(task_dir)
-    doc_ids = list(task.corpus)
     qids = sorted(task.qrels)
     if max_queries and len(qids) > max_queries:
         qids = sorted(random.Random(0).sample(qids, max_queries))
-    texts = [doc_text(task.corpus[d]) for d in doc_ids]
     started = time.perf_counter()
-    docs = encoder.encode(texts, task.passage_prompt or "passage")
-    qv = encoder.encode([task.queries[q]["text"] for q in qids], task.query_prompt or "query")
-    encode_seconds = time.perf_counter() - started
-    index = in_memory_index(doc_ids, texts, docs)
-    per_query: dict[str, dict[str, float]] = {}
+    prepared = prepare_task(task, encoder, qids)  # the per-index tuning's own code path
+    prepare_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    for name, method, alpha in system_names():
-        row = {}
-        for i, q in enumerate(qids):
-            text = task.queries[q]["text"]
-            if method in ("dense", "bm25"):
-                hits = index.search(qv[i], text, k=K, mode=method)
-            else:
-                hits = index.search(qv[i], text, k=K, mode="hybrid", fusion=method, alpha=alpha)
-            row[q] = query_metrics([h["id"] for h in hits], task.qrels[q])["ndcg_at_10"]
-        per_query[name] = row
-    from seaembed.serve.fusion import DEFAULT_ALPHA, DEFAULT_FUSION
-
+    per_query = {name: per_query_ndcg(prepared, method, alpha) for name, method, alpha in system_names()}
+    search_seconds = time.perf_counter() - started
+    default_alpha = DEFAULT_ALPHA.get(DEFAULT_FUSION)
     shown = {"dense": ("dense", None), "bm25": ("bm25", None), "rrf": ("rrf", None),
-             f"{DEFAULT_FUSION}@{DEFAULT_ALPHA.get(DEFAULT_FUSION)}": (DEFAULT_FUSION, DEFAULT_ALPHA.get(DEFAULT_FUSION))}
+             system_name(DEFAULT_FUSION, default_alpha): (DEFAULT_FUSION, default_alpha)}
     dev_idx = list(range(0, len(qids), 2))
-    coverage = word_coverage(index, task, [qids[i] for i in dev_idx], qv[dev_idx], shown)
-    return {"task": task.name, "qids": qids, "dev": qids[0::2], "test": qids[1::2], "n_docs": len(doc_ids),
-            "word_coverage_dev": coverage,
+    coverage = word_coverage(prepared.index, task, [qids[i] for i in dev_idx], prepared.query_vectors[dev_idx], shown)
+    return {"task": task.name, "select": select, "group": group or task.name, "qids": qids, "dev": qids[0::2],
+            "test": qids[1::2], "n_docs": len(task.corpus), "word_coverage_dev": coverage,
             "langs": {q: task.queries[q].get("lang") for q in qids}, "per_query": per_query,
-            "ties": bm25_tie_bounds(index, task, qids), "encode_seconds": round(encode_seconds, 1),
-            "search_seconds": round(time.perf_counter() - started, 1)}
+            "ties": bm25_tie_bounds(prepared.index, task, qids), "prepare_seconds": round(prepare_seconds, 1),
+            "search_seconds": round(search_seconds, 1)}
 
 
 def mean(values: dict[str, float], subset: list[str]) -> float:
@@ -337,44 +326,60 @@ def dev_gain(r: dict, name: str) -> float:
     return mean(pq[name], r["dev"]) - max(mean(pq["dense"], r["dev"]), mean(pq["bm25"], r["dev"]))
 
 
-def choose_alpha(family: str, tasks: list[dict]) -> float:
-    """The one alpha with the best mean dev gain over `tasks` (ties: the one nearer 0.5)."""
-    return max(ALPHAS, key=lambda a: (float(np.mean([dev_gain(r, f"{family}@{a}") for r in tasks])), -abs(a - 0.5)))
+def fixed_alpha(family: str, tasks: list[dict]) -> float:
+    """The one alpha with the best mean dev gain over `tasks` (tie rule of `tune_fusion.choose_alpha`)."""
+    return choose_alpha({a: float(np.mean([dev_gain(r, system_name(family, a)) for r in tasks])) for a in ALPHAS})
+
+
+def per_index_tuning(results: list[dict], half: str) -> dict:
+    """What the pipeline's index stage does (`tune_fusion` on its default `tune_on` tasks, default fusion), on the
+    per-query scores measured here: `half` "dev" (dev halves only: the test halves stay clean) or "qids" (all
+    queries, what `seaembed run` stores for this model)."""
+    from seaembed.serve.fusion import DEFAULT_FUSION
+
+    runs = [(r["task"], "", r["per_query"], r[half]) for r in results if r["task"] in PIPELINE_TASKS]
+    return tuning_from_scores(DEFAULT_FUSION, ALPHAS, runs).to_dict()
 
 
 def summarise(results: list[dict]) -> dict:
     from seaembed.serve.fusion import DEFAULT_ALPHA, DEFAULT_FUSION
 
-    fixed = {f: choose_alpha(f, results) for f in FAMILIES}
-    fixed_gain = {f: float(np.mean([dev_gain(r, f"{f}@{fixed[f]}") for r in results])) for f in FAMILIES}
+    selection = [r for r in results if r["select"]]
+    fixed = {f: fixed_alpha(f, selection) for f in FAMILIES}
+    fixed_gain = {f: float(np.mean([dev_gain(r, system_name(f, fixed[f])) for r in selection])) for f in FAMILIES}
     chosen_family = max(FAMILIES, key=lambda f: fixed_gain[f])
-    default = f"{DEFAULT_FUSION}@{DEFAULT_ALPHA.get(DEFAULT_FUSION)}" if DEFAULT_FUSION != "rrf" else "rrf"
+    default = system_name(DEFAULT_FUSION, DEFAULT_ALPHA.get(DEFAULT_FUSION))
+    pipeline_dev, pipeline_all = per_index_tuning(results, "dev"), per_index_tuning(results, "qids")
+    tuned_system = system_name(pipeline_dev["method"], pipeline_dev["alpha"])
+    by_name = {r["task"]: r for r in results}
     tasks = []
     for r in results:
         pq, dev, test = r["per_query"], r["dev"], r["test"]
-        tuned = {f: max(ALPHAS, key=lambda a, f=f: (mean(pq[f"{f}@{a}"], dev), -abs(a - 0.5))) for f in FAMILIES}
-        loto = {f: choose_alpha(f, [o for o in results if o is not r]) for f in FAMILIES}
-        rows = {"dense": "dense", "bm25": "bm25", "rrf": "rrf", f"**{default}** (code default)": default}
-        rows |= {f"{f} (fixed alpha {fixed[f]})": f"{f}@{fixed[f]}" for f in FAMILIES}
-        rows |= {f"{f} (tuned on this task's dev: alpha {tuned[f]})": f"{f}@{tuned[f]}" for f in FAMILIES}
+        tuned = {f: choose_alpha({a: mean(pq[system_name(f, a)], dev) for a in ALPHAS}) for f in FAMILIES}
+        loto = {f: fixed_alpha(f, [o for o in selection if o["group"] != r["group"]]) for f in FAMILIES}
+        rows = {"dense": "dense", "bm25": "bm25", "rrf": "rrf", f"**{default}** (code default)": default,
+                f"**{tuned_system}** (per-index tuning: pipeline tasks' dev halves)": tuned_system}
+        rows |= {f"{f} (fixed alpha {fixed[f]})": system_name(f, fixed[f]) for f in FAMILIES}
+        rows |= {f"{f} (tuned on this task's dev: alpha {tuned[f]})": system_name(f, tuned[f]) for f in FAMILIES}
         table = {label: {"system": name, "dev": round(mean(pq[name], dev), 4), "test": round(mean(pq[name], test), 4),
                          "all": round(mean(pq[name], r["qids"]), 4)} for label, name in rows.items()}
         compare = {}
-        for name in dict.fromkeys(["rrf", default, f"{chosen_family}@{fixed[chosen_family]}"]):
+        for name in dict.fromkeys(["rrf", default, tuned_system, system_name(chosen_family, fixed[chosen_family])]):
             compare[name] = {other: [round(x, 4) for x in paired_ci(pq[name], pq[other], test)]
                              for other in ("dense", "bm25", "rrf") if other != name}
-        sweep = {f: {str(a): [round(mean(pq[f"{f}@{a}"], dev), 4), round(mean(pq[f"{f}@{a}"], test), 4)]
+        sweep = {f: {str(a): [round(mean(pq[system_name(f, a)], dev), 4), round(mean(pq[system_name(f, a)], test), 4)]
                      for a in ALPHAS} for f in FAMILIES}
+        shown = list(dict.fromkeys(["dense", "bm25", "rrf", default, tuned_system]))
         per_lang: dict[str, dict[str, float]] = {}
         for lang in sorted({v for v in r["langs"].values() if v}):
             qs = [q for q in r["qids"] if r["langs"][q] == lang]
-            per_lang[lang] = {n: round(mean(pq[n], qs), 4) for n in dict.fromkeys(["dense", "bm25", "rrf", default])}
+            per_lang[lang] = {n: round(mean(pq[n], qs), 4) for n in shown}
         ties = r["ties"]
-        tasks.append({
-            "task": r["task"], "n_queries": len(r["qids"]), "n_dev": len(dev), "n_test": len(test),
-            "n_docs": r["n_docs"], "encode_seconds": r["encode_seconds"], "search_seconds": r["search_seconds"],
-            "ndcg@10": table, "tuned_alpha": tuned,
-            "leave_one_task_out": {f: {"alpha": loto[f], "test": round(mean(pq[f"{f}@{loto[f]}"], test), 4)}
+        entry = {
+            "task": r["task"], "selects_fixed_alpha": r["select"], "group": r["group"], "n_queries": len(r["qids"]),
+            "n_dev": len(dev), "n_test": len(test), "n_docs": r["n_docs"], "prepare_seconds": r["prepare_seconds"],
+            "search_seconds": r["search_seconds"], "ndcg@10": table, "tuned_alpha": tuned,
+            "leave_one_task_out": {f: {"alpha": loto[f], "test": round(mean(pq[system_name(f, loto[f])], test), 4)}
                                    for f in FAMILIES},
             "test_half_differences_with_95ci": compare, "sweep_dev_test": sweep, "ndcg@10_per_lang_all": per_lang,
             "bm25_ties": {"queries_with_ties_in_top10": ties["queries_with_ties_in_top10"],
@@ -383,45 +388,94 @@ def summarise(results: list[dict]) -> dict:
             "word_coverage_dev": r["word_coverage_dev"],
             "queries_dense_beats_bm25_dev": sum(pq["dense"][q] > pq["bm25"][q] + 1e-9 for q in dev),
             "queries_bm25_beats_dense_dev": sum(pq["bm25"][q] > pq["dense"][q] + 1e-9 for q in dev),
-        })
+        }
+        if "typos" in r:
+            entry["typos"] = typo_breakdown(r, by_name.get(r["typos"]["clean_task"]), shown)
+        tasks.append(entry)
     return {"fixed_alpha": fixed, "fixed_alpha_mean_dev_gain": {f: round(g, 4) for f, g in fixed_gain.items()},
-            "dev_chosen_family": chosen_family, "code_default": default, "tasks": tasks}
+            "fixed_alpha_tasks": [r["task"] for r in selection], "dev_chosen_family": chosen_family,
+            "code_default": default, "per_index_tuning_dev_halves": pipeline_dev,
+            "per_index_tuning_all_queries": pipeline_all, "per_index_tuned_system": tuned_system, "tasks": tasks}
 
 
-def verdict(summary: dict) -> str:
-    default = summary["code_default"]
-    parts = [f"Default fusion `{default}` (code default; dev halves chose `{summary['dev_chosen_family']}` at alpha "
-             f"{summary['fixed_alpha'][summary['dev_chosen_family']]}), test halves:"]
+def typo_breakdown(r: dict, clean: dict | None, systems: list[str]) -> dict:
+    """Test half of the typo task split into queries with and without a typo; for the typo'd ones, the same
+    queries without the typo (the clean task) beside them."""
+    pq, test = r["per_query"], r["test"]
+    with_typo = set(r["typos"]["qids_with_typo"])
+    typo_test = [q for q in test if q in with_typo]
+    clean_test = [q for q in test if q not in with_typo]
+    out = {k: v for k, v in r["typos"].items() if k != "qids_with_typo"}
+    out |= {"n_test_with_typo": len(typo_test), "n_test_clean": len(clean_test),
+            "test_with_typo": {n: round(mean(pq[n], typo_test), 4) for n in systems},
+            "test_clean": {n: round(mean(pq[n], clean_test), 4) for n in systems}}
+    if clean is not None:
+        out["same_queries_without_typo"] = {n: round(mean(clean["per_query"][n], typo_test), 4) for n in systems}
+    return out
+
+
+def verdict(summary: dict, name: str, label: str) -> str:
+    """Does system `name` beat both single systems on each task's test half?"""
+    parts = [f"{label}, test halves:"]
     for t in summary["tasks"]:
-        d = t["test_half_differences_with_95ci"][default]
-        test = {v["system"]: v["test"] for v in t["ndcg@10"].values()}  # the default has a row of its own
+        d = t["test_half_differences_with_95ci"][name]
+        test = {v["system"]: v["test"] for v in t["ndcg@10"].values()}
+        if name in ("dense", "bm25"):
+            continue
         beats = all(d[o][1] > 0 for o in ("dense", "bm25"))
         ahead = all(d[o][0] > 0 for o in ("dense", "bm25"))
-        word = ("beats both (95% intervals above 0)" if beats else
+        same = [o for o in ("dense", "bm25") if d[o] == [0.0, 0.0, 0.0]]
+        word = (f"is {same[0]} search (single-system fallback)" if same else
+                "beats both (95% intervals above 0)" if beats else
                 "is ahead of both but not significantly" if ahead else "does not beat both")
-        parts.append(f"{t['task']}: {word}: {test[default]:.4f} vs dense {test['dense']:.4f} / BM25 "
-                     f"{test['bm25']:.4f} / RRF {test['rrf']:.4f} (vs BM25 {d['bm25'][0]:+.4f} "
+        parts.append(f"{t['task']}: {word}: {test[name]:.4f} vs dense {test['dense']:.4f} / BM25 "
+                     f"{test['bm25']:.4f} / RRF {test['rrf']:.4f} (vs dense {d['dense'][0]:+.4f} "
+                     f"[{d['dense'][1]:+.4f}, {d['dense'][2]:+.4f}], vs BM25 {d['bm25'][0]:+.4f} "
                      f"[{d['bm25'][1]:+.4f}, {d['bm25'][2]:+.4f}]).")
     return " ".join(parts)
 
 
+def verdicts(summary: dict) -> list[str]:
+    fam = summary["dev_chosen_family"]
+    tuning = summary["per_index_tuning_dev_halves"]
+    return [verdict(summary, summary["code_default"], f"Default fusion `{summary['code_default']}` (code default; "
+                    f"dev halves chose `{fam}` at alpha {summary['fixed_alpha'][fam]})"),
+            verdict(summary, summary["per_index_tuned_system"],
+                    f"Per-index tuning `{summary['per_index_tuned_system']}` (`tune_fusion` on the dev halves of "
+                    f"{' and '.join(PIPELINE_TASKS)}: {describe_tuning(tuning)})")]
+
+
+def describe_tuning(t: dict) -> str:
+    what = {"dense": ", dense alone", "bm25": ", BM25 alone"}.get(t["single_system"] or "", "")
+    return (f"alpha {t['alpha']}{what}, mean nDCG@10 {t['mean_ndcg']:.4f} vs dense {t['mean_dense']:.4f} / "
+            f"BM25 {t['mean_bm25']:.4f} on {t['n_queries']} queries")
+
+
 def render(report: dict) -> str:
     s = report["summary"]
-    lines = ["# Hybrid search: dense vs BM25 vs five fusions", "",
+    lines = ["# Hybrid search: dense vs BM25 vs five fusions, and per-index tuning", "",
              f"Model: `{report['model']}`. nDCG@10 through the serving code (`SearchIndex.search`, k=10, top 100 of "
              "each side fused). Queries split in two per task: even positions (`dev`) choose, odd positions (`test`)"
              f" report. Run: `.venv/bin/python experiments/hybrid_search.py{report.get('args', '')}` "
              f"({report['seconds']:.0f} s on this machine, embeddings from the evaluation stage's cache).", "",
              "Methods (seaembed/serve/fusion.py): `rrf` (k 60), `wrrf` (weighted RRF), `weighted` (min-max convex "
              "combination), `zscore` (z-score convex combination), `bounded` (min-max cosine + BM25 / the query's "
-             "BM25 upper bound). `fixed alpha`: one dense weight per method for all three tasks (a shipped "
-             "default); `tuned`: chosen on that task's dev half alone (per-index tuning); leave-one-task-out: "
-             "chosen on the other two tasks' dev halves.", "",
-             "Fixed dense weight per method (one number for all tasks, best mean dev gain over the better single "
-             "system): " + ", ".join(f"{f} {a} (mean dev gain {s['fixed_alpha_mean_dev_gain'][f]:+.4f})"
-                                     for f, a in s["fixed_alpha"].items()) +
+             "BM25 upper bound); alpha is the dense weight, grid 0 to 1 in steps of 0.05 (1: dense search; 0: BM25 "
+             "search, the candidates it does not match after it in dense order). `fixed alpha`: one dense weight "
+             f"per method for {', '.join(s['fixed_alpha_tasks'])} together "
+             "(a shipped default; the typo task shares its queries with the title task and does not vote); "
+             "`tuned`: chosen on that task's dev half alone; leave-one-task-out: chosen on the dev halves of the "
+             "voting tasks other than this one and its typo sibling. **Per-index tuning**: "
+             "`seaembed.serve.tune_fusion` as the pipeline's index stage runs it (default fusion, its default "
+             f"`tune_on` tasks {', '.join(PIPELINE_TASKS)}), here on their dev halves only, so every test half "
+             "stays clean (the two title tasks are not tuned on at all).", "",
+             "Fixed dense weight per method (best mean dev gain over the better single system): "
+             + ", ".join(f"{f} {a} (mean dev gain {s['fixed_alpha_mean_dev_gain'][f]:+.4f})"
+                         for f, a in s["fixed_alpha"].items()) +
              f". Dev-chosen method: **{s['dev_chosen_family']}**; code default (`seaembed index`, and search "
-             f"when index.json names none): **{s['code_default']}**.", ""]
+             f"when index.json names none): **{s['code_default']}**. Per-index tuning on the dev halves: "
+             f"{describe_tuning(s['per_index_tuning_dev_halves'])}; on all their queries (what `seaembed run` "
+             f"stores for this model): {describe_tuning(s['per_index_tuning_all_queries'])}.", ""]
     for t in s["tasks"]:
         lines += [f"## {t['task']} ({t['n_queries']} queries: {t['n_dev']} dev / {t['n_test']} test; "
                   f"{t['n_docs']} documents)", "", "| system | dev | test | all |", "|---|---|---|---|"]
@@ -433,7 +487,7 @@ def render(report: dict) -> str:
                                                     for o, (m, lo, hi) in d.items()))
         loto = ", ".join(f"{f} alpha {v['alpha']} -> {v['test']:.4f}" for f, v in t["leave_one_task_out"].items())
         bt = t["bm25_ties"]
-        lines += ["", f"Leave-one-task-out (alpha from the other tasks' dev halves), test half: {loto}.", "",
+        lines += ["", f"Leave-one-task-out (alpha from the other voting tasks' dev halves), test half: {loto}.", "",
                   f"BM25 ties: {bt['queries_with_ties_in_top10']} of {t['n_queries']} queries have tied scores in "
                   f"BM25's top 10; ordering ties best/worst for the judgements gives BM25 dev {bt['dev_worst']:.4f}-"
                   f"{bt['dev_best']:.4f}, test {bt['test_worst']:.4f}-{bt['test_best']:.4f}. Dev queries where dense "
@@ -445,6 +499,8 @@ def render(report: dict) -> str:
             f". BM25 scores every full match above every partial match in {wc['full_matches_all_above_partial']:.3f}"
             f" of the {wc['queries_with_full_and_partial_bm25_matches']} dev queries having both (median ratio "
             f"lowest full / highest partial {wc['median_full_to_partial_bm25_ratio']}).", ""]
+        if "typos" in t:
+            lines += render_typos(t["typos"])
         for f in FAMILIES:
             sweep = ", ".join(f"{a}: {dv:.3f}/{tv:.3f}" for a, (dv, tv) in t["sweep_dev_test"][f].items())
             lines.append(f"- {f} sweep (alpha: dev/test): {sweep}")
@@ -457,8 +513,23 @@ def render(report: dict) -> str:
             lines.append("")
     if "extra_model" in report:
         lines += render_extra(report["extra_model"], s["fixed_alpha"])
-    lines += ["## Verdict", "", report["verdict"], ""]
+    lines += ["## Verdict", ""] + [f"- {v}" for v in report["verdicts"]] + [""]
     return "\n".join(lines)
+
+
+def render_typos(ty: dict) -> list[str]:
+    names = list(ty["test_with_typo"])
+    lines = [f"Typos (design fixed before any result, see the script's docstring): {ty['n_with_typo']} of "
+             f"{ty['n_queries']} queries got one ({', '.join(f'{k} {v}' for k, v in ty['by_op'].items())}); "
+             f"e.g. {'; '.join(ty['examples'][:4])}. Test half split:", "",
+             "| test queries | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|",
+             f"| with a typo ({ty['n_test_with_typo']}) | " + " | ".join(f"{ty['test_with_typo'][n]:.4f}" for n in names) + " |"]
+    if "same_queries_without_typo" in ty:
+        lines.append("| the same queries without it | "
+                     + " | ".join(f"{ty['same_queries_without_typo'][n]:.4f}" for n in names) + " |")
+    lines += [f"| without a typo ({ty['n_test_clean']}) | " + " | ".join(f"{ty['test_clean'][n]:.4f}" for n in names) + " |",
+              ""]
+    return lines
 
 
 def provenance(model: str) -> dict:
@@ -499,22 +570,46 @@ def seen_in_training(train_data: str | None, task_paths: list[Path]) -> dict[str
 
 def render_extra(extra: dict, main_fixed: dict) -> list[str]:
     s = extra["summary"]
+    tuned_system = s["per_index_tuned_system"]
     lines = [f"## Extra rows: `{extra['model']}`", "",
              f"Provenance: {json.dumps(extra['provenance'])}. Same tasks, splits and serving code; test half. "
              f"`fixed` = the alphas chosen for the main model above ({', '.join(f'{f} {a}' for f, a in main_fixed.items())}); "
-             "`tuned` = chosen on this model's dev half of the task. Corpus documents found verbatim in its "
+             f"`per-index tuned` = `tune_fusion` for this model on the dev halves of {' and '.join(PIPELINE_TASKS)} "
+             f"({describe_tuning(s['per_index_tuning_dev_halves'])}); `tuned on task` = chosen on this model's dev "
+             "half of that task. Tuned on all queries of those two tasks, as `seaembed run` does for this model: "
+             f"**{describe_tuning(s['per_index_tuning_all_queries'])}**. Corpus documents found verbatim in its "
              f"training file: {json.dumps(extra['corpus_texts_in_its_training_data'])}.", "",
-             "| task | dense | BM25 | RRF | " + " | ".join(f"{f} fixed" for f in FAMILIES) + " | bounded tuned |",
-             "|---" * (5 + len(FAMILIES)) + "|"]
+             "| task | dense | BM25 | RRF | " + " | ".join(f"{f} fixed" for f in FAMILIES)
+             + f" | per-index tuned ({tuned_system}) | bounded tuned on task |",
+             "|---" * (6 + len(FAMILIES)) + "|"]
     for t in s["tasks"]:
         sweep = t["sweep_dev_test"]
         test = {v["system"]: v["test"] for v in t["ndcg@10"].values()}
         fixed = [f"{sweep[f][str(main_fixed[f])][1]:.4f}" for f in FAMILIES]
         tuned = t["tuned_alpha"]["bounded"]
         lines.append(f"| {t['task']} | {test['dense']:.4f} | {test['bm25']:.4f} | {test['rrf']:.4f} | "
-                     + " | ".join(fixed) + f" | {sweep['bounded'][str(tuned)][1]:.4f} (alpha {tuned}) |")
-    lines += ["", extra["verdict"], ""]
+                     + " | ".join(fixed) + f" | {test[tuned_system]:.4f} | "
+                     f"{sweep['bounded'][str(tuned)][1]:.4f} (alpha {tuned}) |")
+    lines.append("")
+    for t in s["tasks"]:
+        if "typos" in t:
+            lines += [f"{t['task']}:", ""] + render_typos(t["typos"])
+    lines += [f"- {v}" for v in extra["verdicts"]] + [""]
     return lines
+
+
+def run_model(model: str, task_paths: list[tuple[Path, bool, str | None]], max_queries: int | None) -> list[dict]:
+    from seaembed.evaluate.encoders import load_encoder
+
+    encoder = load_encoder(model, batch_size=64)
+    results = []
+    for path, select, clean_task in task_paths:
+        print(f"{path.name} ({model}) ...", flush=True)
+        r = evaluate_task(path, encoder, max_queries, select=select, group=clean_task)
+        if clean_task:
+            r["typos"] = {**typo_stats(path), "clean_task": clean_task}
+        results.append(r)
+    return results
 
 
 def main() -> None:
@@ -524,37 +619,34 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "experiments" / "results" / "hybrid_search"))
     parser.add_argument("--extra-model", default=None,
                         help="Also run another model (e.g. the final model of `seaembed run`) as extra rows; the "
-                             "method and alpha choices stay those of --model.")
+                             "fixed method and alpha stay those of --model, per-index tuning is its own.")
     args = parser.parse_args()
 
-    from seaembed.evaluate.encoders import load_encoder
     from seaembed.samples import task_dirs
 
     started = time.perf_counter()
-    encoder = load_encoder(args.model, batch_size=64)
     shipped = {p.name: p for p in task_dirs("domain")}
-    results, extra = [], []
+    extra: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
-        task_paths = [shipped["multilingual-product-search"], shipped["prdect-category-retrieval"],
-                      build_title_query_task(Path(tmp) / "prdect-title-queries")]
-        for path in task_paths:
-            print(f"{path.name} ...", flush=True)
-            results.append(evaluate_task(path, encoder, args.max_queries))
+        titles = build_title_query_task(Path(tmp) / "prdect-title-queries")
+        typos = build_typo_task(titles, Path(tmp) / "prdect-title-queries-typos")
+        # (path, votes for the fixed alpha, the clean task it is a typo'd copy of)
+        task_paths = [(shipped["multilingual-product-search"], True, None),
+                      (shipped["prdect-category-retrieval"], True, None), (titles, True, None),
+                      (typos, False, "prdect-title-queries")]
+        results = run_model(args.model, task_paths, args.max_queries)
         if args.extra_model:
-            extra_encoder = load_encoder(args.extra_model, batch_size=64)
-            for path in task_paths:
-                print(f"{path.name} ({args.extra_model}) ...", flush=True)
-                extra.append(evaluate_task(path, extra_encoder, args.max_queries))
-            seen = seen_in_training(provenance(args.extra_model).get("train_data"), task_paths)
+            extra = run_model(args.extra_model, task_paths, args.max_queries)
+            seen = seen_in_training(provenance(args.extra_model).get("train_data"), [p for p, _, _ in task_paths])
     summary = summarise(results)
     report = {"model": args.model, "max_queries": args.max_queries, "alphas": ALPHAS, "summary": summary,
               "seconds": round(time.perf_counter() - started, 1),
               "args": (f" --extra-model {args.extra_model}" if args.extra_model else "")}
-    report["verdict"] = verdict(summary)
+    report["verdicts"] = verdicts(summary)
     if extra:
         report["extra_model"] = {"model": args.extra_model, "provenance": provenance(args.extra_model),
                                  "corpus_texts_in_its_training_data": seen, "summary": summarise(extra)}
-        report["extra_model"]["verdict"] = verdict(report["extra_model"]["summary"])
+        report["extra_model"]["verdicts"] = verdicts(report["extra_model"]["summary"])
     out = Path(args.out)
     write_json(out.with_suffix(".json"), report)
     write_text(out.with_suffix(".md"), render(report))

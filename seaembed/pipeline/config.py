@@ -7,7 +7,7 @@ train:  {batch_size: 32, ...}  # a TrainConfig without model/train_files/output_
 merge:  {method: slerp, t: auto, grid: [0, 0.25, 0.5, 0.75, 1.0], epsilon: 0.01}
 eval:   {domain_tasks: [sample:tasks/...], general_tasks: [...], baselines: [bm25]}
 export: {formats: [onnx-int8]}
-index:  {catalog: sample:catalog.jsonl, text_fields: [title, category]}
+index:  {catalog: sample:catalog.jsonl, text_fields: [title, category], tune_on: [sample:tasks/...]}
 profiles:
   quick: {train: {max_steps: 80}}   # deep-merged over the sections above by --profile quick
 ```
@@ -61,11 +61,19 @@ class ExportSettings(_Strict):
     formats: list[Literal["onnx", "onnx-int8", "openvino", "openvino-int8"]] = Field(default_factory=lambda: ["onnx-int8"])
 
 
+# The shipped dev retrieval tasks of the domain group: the index stage tunes hybrid search's weight on them.
+DEFAULT_TUNE_ON = ["sample:tasks/multilingual-product-search", "sample:tasks/prdect-category-retrieval"]
+
+
 class IndexSettings(_Strict):
+    """The catalog index of the final model. `tune_on`: retrieval tasks (entries as in the eval section: paths,
+    `sample:tasks/NAME`) on which the index's fusion weight is chosen for this model; [] keeps the default."""
+
     enabled: bool = True
     catalog: str = "sample:catalog.jsonl"
     text_fields: list[str] = Field(default_factory=lambda: ["title", "category"])
     kind: Literal["auto", "flat", "hnsw", "ivfpq"] = "auto"
+    tune_on: list[str] = Field(default_factory=lambda: list(DEFAULT_TUNE_ON))
     showcase_queries: list[str] = Field(default_factory=list)  # searched at the end of the run, results printed
 
 

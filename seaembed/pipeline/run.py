@@ -97,6 +97,11 @@ def run_pipeline(cfg: RunConfig, base: Path, out: str | Path, *, log=print) -> d
     base_dir = str(resolve_model_dir(base_model))  # builds the packaged model once, so every stage reuses it
     domain = resolve_tasks(cfg.eval.domain_tasks, base)
     general = resolve_tasks(cfg.eval.general_tasks, base)
+    tune_on = resolve_tasks(cfg.index.tune_on, base) if cfg.index.enabled else []
+    if tune_on:  # a non-retrieval task fails now, not after training
+        from seaembed.serve.tune_fusion import load_retrieval_tasks
+
+        load_retrieval_tasks(tune_on)
 
     def record(name: str, result: StageResult) -> None:
         manifest["stages"][name] = {"skipped": result.skipped, **result.summary}
@@ -187,14 +192,21 @@ def run_pipeline(cfg: RunConfig, base: Path, out: str | Path, *, log=print) -> d
         catalog = resolve_source(cfg.index.catalog, base)
 
         def index_fn() -> StageResult:
+            import json
+
             from seaembed.serve.index import build_index
 
             target = out / "index"
-            build_index(final, catalog, target, text_fields=cfg.index.text_fields, kind=cfg.index.kind)
-            return StageResult({"index": str(target)})
+            # the tuning tasks go through the evaluation stage's embedding cache (tune_with=final)
+            build_index(final, catalog, target, text_fields=cfg.index.text_fields, kind=cfg.index.kind,
+                        tune_on=tune_on, tune_with=final if tune_on else None)
+            info = json.loads((target / "index.json").read_text(encoding="utf-8"))
+            return StageResult({"index": str(target)}, {"fusion": info["fusion"], "alpha": info["alpha"]})
 
-        record("index", runner.run("index", index_fn, settings=cfg.index.model_dump(mode="json"),
-                                   inputs={"model": final, "catalog": catalog}))
+        record("index", runner.run("index", index_fn, settings={**cfg.index.model_dump(mode="json"),
+                                                                 "tune_on": tune_on},
+                                   inputs={"model": final, "catalog": catalog,
+                                           **{f"tune{i}": t for i, t in enumerate(tune_on)}}))
 
     if cfg.index.enabled and cfg.index.showcase_queries:
         from seaembed.pipeline.summary import showcase

@@ -53,20 +53,29 @@ def index_command(
                                "rrf, wrrf, weighted or zscore (see docs/serving.md)."),
     alpha: float | None = typer.Option(None, "--alpha", min=0.0, max=1.0, help="Dense weight of the fusion "
                                        "(default: the method's own, bounded 0.2, wrrf/weighted/zscore 0.5)."),
+    tune_on: list[Path] | None = typer.Option(None, "--tune-on", help="A BEIR-layout retrieval task to choose "
+                                              "--fusion's alpha on with this model (repeatable; 0 to 1 in steps "
+                                              "of 0.05, best mean nDCG@10; writes fusion_tuning.json)."),
 ) -> None:
     """Embed a catalog (resumable) and build a dense + BM25 search index."""
     from seaembed.errors import ConfigError
+    from seaembed.serve.fusion import FUSIONS
     from seaembed.serve.index import build_index
     from seaembed.serve.server import resolve_backend
-
-    from seaembed.serve.fusion import FUSIONS
 
     if fusion not in FUSIONS:
         raise ConfigError(f"--fusion must be one of {', '.join(FUSIONS)}, got '{fusion}'")
     fields = [f.strip() for f in text_fields.split(",") if f.strip()]
     path = build_index(model, catalog, out, backend=resolve_backend(model, backend), text_fields=fields,
                        id_field=id_field, kind=kind, chunk_size=chunk_size, default_lang=default_lang,
-                       detect_lang=detect_lang, fusion=fusion, alpha=alpha)
+                       detect_lang=detect_lang, fusion=fusion, alpha=alpha, tune_on=tune_on or ())
+    if tune_on:
+        import json
+
+        from seaembed.serve.tune_fusion import FusionTuning
+
+        tuning = FusionTuning.from_dict(json.loads((path / "fusion_tuning.json").read_text(encoding="utf-8")))
+        typer.echo(f"fusion tuned: {tuning.describe()}")
     typer.echo(f"wrote {path}")
 
 

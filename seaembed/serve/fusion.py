@@ -16,7 +16,10 @@ Methods (`FUSIONS`; `SearchIndex.search(..., fusion=...)`, `seaembed index --fus
 
 The score-based methods take `{doc: score}` maps over the candidate union (the serving index scores every
 candidate exactly with both systems); a document missing from one map counts as that map's lowest score (BM25: 0
-in `bounded`, its theoretical minimum). All return `[(doc, fused score)]`, best first, ties by doc id.
+in `bounded`, its theoretical minimum). All return `[(doc, fused score)]`, best first, ties by doc id; at alpha 1
+or 0 exactly the order is lexicographic (one system's scores, ties and the rest by the other's), so alpha 1 is
+dense search and alpha 0 BM25 search followed by the candidates BM25 does not match in dense order (per-index
+tuning, `seaembed.serve.tune_fusion`, may choose either).
 
 References:
 - G. V. Cormack, C. L. A. Clarke, S. Buettcher. Reciprocal rank fusion outperforms Condorcet and individual rank
@@ -109,6 +112,17 @@ def z_scores(scores: Mapping[int, float]) -> dict[int, float]:
     return {d: ((s - mean) / std if std > 0 else 0.0) for d, s in scores.items()}
 
 
+def _combine(dense: Mapping[int, float], lexical: Mapping[int, float], alpha: float) -> list[tuple[int, float]]:
+    """alpha * dense + (1 - alpha) * lexical over two maps with the same documents, best first. At alpha 1 (0) the
+    order is lexicographic: the zero-weight side still breaks ties of the other (as in `weighted_rrf`), so
+    alpha 0 is BM25's ranking with the documents BM25 does not match in dense order, not in catalog order."""
+    if alpha in (0.0, 1.0):
+        first, second = (dense, lexical) if alpha == 1.0 else (lexical, dense)
+        order = sorted(first, key=lambda d: (-first[d], -second[d], d))
+        return [(d, first[d]) for d in order]
+    return _ranked({d: alpha * dense[d] + (1.0 - alpha) * lexical[d] for d in dense})
+
+
 def _convex(dense: Mapping[int, float], lexical: Mapping[int, float], alpha: float) -> list[tuple[int, float]]:
     """alpha * dense + (1 - alpha) * lexical over the union of already-normalised maps; a document missing from one
     map gets that map's lowest value."""
@@ -116,7 +130,7 @@ def _convex(dense: Mapping[int, float], lexical: Mapping[int, float], alpha: flo
     docs = set(dense) | set(lexical)
     d_low = min(dense.values(), default=0.0)
     l_low = min(lexical.values(), default=0.0)
-    return _ranked({doc: alpha * dense.get(doc, d_low) + (1.0 - alpha) * lexical.get(doc, l_low) for doc in docs})
+    return _combine({d: dense.get(d, d_low) for d in docs}, {d: lexical.get(d, l_low) for d in docs}, alpha)
 
 
 def weighted(dense: Mapping[int, float], lexical: Mapping[int, float], alpha: float) -> list[tuple[int, float]]:
@@ -150,7 +164,7 @@ def bounded(dense: Mapping[int, float], lexical: Mapping[int, float], alpha: flo
     docs = set(dense) | set(lexical)
     dense_n = min_max(dense)
     d_low = min(dense_n.values(), default=0.0)
-    return _ranked({doc: alpha * dense_n.get(doc, d_low) + (1.0 - alpha) * lex.get(doc, 0.0) for doc in docs})
+    return _combine({d: dense_n.get(d, d_low) for d in docs}, {d: lex.get(d, 0.0) for d in docs}, alpha)
 
 
 def resolve_alpha(method: str, alpha: float | None = None, index_info: Mapping | None = None) -> float | None:

@@ -8,6 +8,7 @@ model and settings skips the chunks already done. The finished index directory i
     OUT/embeddings.npy    the vectors (exact filtered search, hybrid re-scoring)
     OUT/metadata.jsonl    one row per item: id + the catalog fields (title, category, price, lang, ...)
     OUT/bm25/             bm25s index over the same texts (seaembed.evaluate.bm25 tokeniser)
+    OUT/fusion_tuning.json  with --tune-on: the alpha grid measured on those tasks (seaembed.serve.tune_fusion)
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ import hashlib
 import json
 import logging
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from seaembed.atomic import atomic_dir, atomic_path, write_json, write_jsonl
+from seaembed.errors import ConfigError
 from seaembed.serve.catalog import Catalog, read_catalog
 from seaembed.serve.engine import Engine
 from seaembed.serve.fusion import DEFAULT_FUSION, resolve_alpha
@@ -70,25 +74,45 @@ def embed_in_chunks(engine: Engine, texts: list[str], work: Path, fingerprint: d
     return np.concatenate([np.load(work / f"chunk_{c:06d}.npy") for c in range(n_chunks)])
 
 
-def build_bm25(texts: list[str], langs: list[str | None], out: Path) -> None:
-    """A bm25s index (Lucene BM25, k1=1.5, b=0.75) over the texts, tokenised language-aware, saved to `out`."""
+def bm25_retriever(texts: list[str]):
+    """The index's BM25 (bm25s, Lucene BM25, k1=1.5, b=0.75) over `texts`, in memory.
+
+    The query side does not know its language, so documents are analysed the same way (no per-language
+    stemming); Thai segmentation and Khmer/Burmese bigrams depend on the script, not on a language tag."""
     from seaembed.evaluate.bm25 import BM25Retriever
 
-    # The query side does not know its language, so documents are analysed the same way (no per-language
-    # stemming); Thai segmentation and Khmer/Burmese bigrams depend on the script, not on `lang`.
+    return BM25Retriever(k1=1.5, b=0.75, method="lucene").index(texts, None)
+
+
+def build_bm25(texts: list[str], langs: list[str | None], out: Path) -> None:
+    """`bm25_retriever(texts)` saved to `out` (`langs` is not used: see `bm25_retriever`)."""
     del langs
-    BM25Retriever(k1=1.5, b=0.75, method="lucene").index(texts, None).save(out)
+    bm25_retriever(texts).save(out)
 
 
 def build_index(model: str, catalog_path: str | Path, out: str | Path, *, engine: Engine | None = None,
                 backend: str = "torch", text_fields: list[str] | None = None, id_field: str = "id",
                 kind: str = "auto", chunk_size: int = 1024, default_lang: str | None = None,
                 detect_lang: bool = False, fusion: str = DEFAULT_FUSION, alpha: float | None = None,
-                show_progress: bool = True) -> Path:
+                tune_on: Sequence[str | Path] = (), tune_with: Any = None, show_progress: bool = True) -> Path:
     """Build a search index for `catalog_path` with `model` into `out`; returns `out`. `fusion`/`alpha` are the
-    hybrid search defaults stored in index.json (alpha None: the method's `DEFAULT_ALPHA`)."""
+    hybrid search defaults stored in index.json (alpha None: the method's `DEFAULT_ALPHA`).
+
+    `tune_on`: retrieval task directories; after embedding the catalog, `fusion`'s alpha is chosen on them
+    (`seaembed.serve.tune_fusion`) and stored in index.json, with the measurements in `fusion_tuning.json`.
+    They are embedded with the index's own engine, or with `tune_with` (a model source or `Encoder`, which uses
+    the evaluation stage's embedding cache) when given."""
     from seaembed.serve import faiss_index
 
+    tasks = []
+    if tune_on:  # check everything before the (long) catalog embedding
+        from seaembed.serve.tune_fusion import load_retrieval_tasks
+
+        if alpha is not None:
+            raise ConfigError("give an alpha or tasks to tune it on, not both")
+        if fusion == "rrf":
+            raise ConfigError("rrf has no weight to tune; use bounded, wrrf, weighted or zscore")
+        tasks = load_retrieval_tasks(tune_on)
     alpha = resolve_alpha(fusion, alpha)
 
     catalog_path, out = Path(catalog_path), Path(out)
@@ -108,6 +132,13 @@ def build_index(model: str, catalog_path: str | Path, out: str | Path, *, engine
         work = out.with_name(out.name + ".partial")
         vectors = embed_in_chunks(engine, catalog.texts, work, fingerprint, chunk_size=chunk_size,
                                   show_progress=show_progress)
+        tuning = None
+        if tasks:
+            from seaembed.serve.tune_fusion import tune_fusion
+
+            tuning = tune_fusion(engine if tune_with is None else tune_with, tasks, fusion=fusion)
+            alpha = tuning.alpha
+            log.info("fusion tuned: %s", tuning.describe())
     finally:
         if own_engine:
             engine.close()
@@ -122,7 +153,10 @@ def build_index(model: str, catalog_path: str | Path, out: str | Path, *, engine
             "version": INDEX_VERSION, "kind": chosen, "size": len(catalog.ids), "dim": int(vectors.shape[1]),
             "model": str(model), "backend": engine.backend.name, "catalog": str(catalog_path),
             "text_fields": text_fields, "fusion": fusion, "alpha": alpha,
+            **({"fusion_tuning": "fusion_tuning.json"} if tuning else {}),
         })
+        if tuning:
+            write_json(tmp / "fusion_tuning.json", tuning.to_dict())
     shutil.rmtree(work, ignore_errors=True)
     return out
 

@@ -75,6 +75,10 @@ def test_run_end_to_end_then_resume(tmp_path, tiny_model_dir):
     assert results["model"] == "final" and set(results["baselines"]) == {"bm25", "base", "tuned"}
     assert manifest["stages"]["merge"]["t"] in (0.0, 0.5, 1.0)
     assert manifest["showcase"][0] == "  'sepatu lari'" and len(manifest["showcase"]) == 1 + 5  # the query + top 5
+    # the index's fusion weight was tuned for the final model on the default dev retrieval tasks
+    tuning = json.loads((Path(manifest["index"]) / "fusion_tuning.json").read_text(encoding="utf-8"))
+    assert [t["name"] for t in tuning["tasks"]] == ["multilingual-product-search", "prdect-category-retrieval"]
+    assert manifest["stages"]["index"]["alpha"] == tuning["alpha"] and manifest["stages"]["index"]["fusion"] == "bounded"
 
     # A rerun with nothing changed skips every stage.
     logs.clear()
@@ -114,3 +118,20 @@ def test_default_config_profiles_validate():
         assert cfg.base_model == "packaged:multilingual-e5-small"
     quick, _ = load_run_config(None, profile="quick")
     assert quick.train["max_steps"] > 0 and 0.0 in quick.merge.grid
+
+
+def test_index_tunes_fusion_on_the_shipped_dev_retrieval_tasks_by_default(tmp_path):
+    from seaembed.evaluate.tasks import load_task
+    from seaembed.pipeline.config import IndexSettings
+    from seaembed.pipeline.run import resolve_tasks
+
+    assert IndexSettings().tune_on == ["sample:tasks/multilingual-product-search",
+                                       "sample:tasks/prdect-category-retrieval"]
+    cfg, base = load_run_config(None, profile="quick")
+    assert cfg.index.tune_on == IndexSettings().tune_on
+    tasks = [load_task(p) for p in resolve_tasks(cfg.index.tune_on, base)]
+    assert [(t.name, t.type, t.meta.get("group")) for t in tasks] == [
+        ("multilingual-product-search", "retrieval", "domain"), ("prdect-category-retrieval", "retrieval", "domain")]
+    off = tmp_path / "off.yaml"
+    off.write_text("index: {tune_on: []}\n", encoding="utf-8")
+    assert load_run_config(off)[0].index.tune_on == []

@@ -124,6 +124,10 @@ def test_score_fusions_alpha_extremes(fuse):
     by = lambda m: sorted(m, key=lambda d: -m[d])  # noqa: E731
     assert docs(fuse(dense, lexical, 1.0)) == by(dense)
     assert docs(fuse(dense, lexical, 0.0)) == by(lexical)
+    # ties of the weighted side go to the other one, not to the doc id (alpha 0: BM25 non-matches in dense order)
+    no_match = {1: 0.0, 2: 0.0, 3: 0.0, 4: 9.0, 5: 0.0}
+    assert docs(fuse(dense, no_match, 0.0)) == [4, 1, 3, 2, 5]
+    assert docs(fuse({d: 0.5 for d in dense}, lexical, 1.0)) == by(lexical)
     for a in (-0.1, 1.5, float("nan")):
         with pytest.raises(ValueError):
             fuse(dense, lexical, a)
