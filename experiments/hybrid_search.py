@@ -50,7 +50,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
 import sys
 import tempfile
 import time
@@ -84,35 +83,14 @@ BOOTSTRAP = 2000
 def build_title_query_task(out: Path, *, n_queries: int = 300, seed: int = 0) -> Path:
     """A BEIR-layout retrieval task of shopper-style queries over PRDECT-ID product names (see module doc)."""
     from seaembed.data.io import iter_records
+    from seaembed.evaluate.title_queries import cut_title_queries
 
     names: dict[str, str] = {}
     for rec in iter_records(DATASETS / "prdect_id" / "prdect_id.csv", delimiter=";", required=["Product Name"]):
         names.setdefault(rec.get("Product Name").strip(), rec.data.get("Category") or "")
     titles = sorted(names)
     ids = {t: f"p{i:04d}" for i, t in enumerate(titles)}
-    words = {t: re.findall(r"[a-z][a-z0-9]+", t.lower()) for t in titles}
-    groups: dict[tuple[str, ...], list[str]] = {}
-    for t in titles:
-        groups.setdefault(tuple(words[t][:3]), []).append(t)
-    rng = random.Random(seed)
-    candidates = [t for t in titles if len([w for w in words[t] if len(w) >= 3]) >= 3]
-    rng.shuffle(candidates)
-    queries, qrels = [], []
-    for t in candidates[:n_queries]:
-        content = [w for w in words[t][:6] if len(w) >= 3]
-        size = rng.choice([2, 3])
-        start = rng.randrange(0, max(1, len(content) - size + 1))
-        q = content[start:start + size]
-        if len(q) == 3 and rng.random() < 0.3:
-            q.pop(rng.randrange(3))
-        if rng.random() < 0.3:
-            rng.shuffle(q)
-        qid = f"q{len(queries):04d}"
-        queries.append({"_id": qid, "text": " ".join(q), "lang": "id"})
-        qrels.append((qid, ids[t], 2))
-        for other in groups[tuple(words[t][:3])]:
-            if other != t:
-                qrels.append((qid, ids[other], 1))
+    queries, qrels = cut_title_queries([(ids[t], t) for t in titles], n_queries, seed)
     out.mkdir(parents=True, exist_ok=True)
     write_jsonl(out / "corpus.jsonl", ({"_id": ids[t], "title": t, "text": "", "lang": "id"} for t in titles))
     write_jsonl(out / "queries.jsonl", queries)

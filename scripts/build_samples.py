@@ -37,6 +37,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from seaembed.atomic import atomic_dir, write_json, write_jsonl, write_text  # noqa: E402
+from seaembed.evaluate.title_queries import cut_title_queries  # noqa: E402
 
 SEED = "seaembed-samples-v1"
 HANDWRITTEN = REPO / "scripts" / "samples_source" / "handwritten_products.yaml"
@@ -53,6 +54,7 @@ SIB_PARALLEL_IDS = 80  # SIB-200 train sentences (per language, paired with Engl
 LABEL_SAMPLE = 800  # rows per labelled set
 REVIEWS_PER_PRODUCT = 2  # at most, in reviews.jsonl
 SHOPEE_TASK_PER_SPLIT = 800
+TITLE_QUERIES = 150  # queries of the prdect-title-queries dev task
 
 # A two-level taxonomy over PRDECT-ID's 29 categories, for `category_path` (the upper level is seaembed's grouping).
 PARENT = {
@@ -364,6 +366,19 @@ def build_prdect_tasks(root: Path, held: list[dict], group_of: dict[str, str]) -
         "qrels/test.tsv": qrels_tsv(qrels), "SOURCE.md": source_note("prdect-id", extra=(
             "The Indonesian category names are seaembed's translation of the English ones."))})
 
+    # Retrieval: short navigational queries cut from held-out product names (seaembed.evaluate.title_queries),
+    # the same held-out corpus. BM25's home ground: the fusion tuning of `seaembed run` sees it beside the others.
+    items = sorted(((p["id"], p["title"]) for p in held), key=lambda it: (it[1], it[0]))
+    queries, qrels = cut_title_queries(items, TITLE_QUERIES, seed=0)
+    write_task(root, "prdect-title-queries", {
+        "type": "retrieval", "group": "domain", "languages": ["id"], "main_metric": "ndcg_at_10",
+        "description": "Shopper-style queries of 2-3 words cut from held-out PRDECT-ID (Tokopedia) product names; "
+                       "grade 2 = the product the query came from, 1 = listings whose first three words are the same.",
+        "source": ["prdect-id"], "license": "CC BY 4.0",
+    }, {"corpus.jsonl": [prdect_doc(p) for p in held], "queries.jsonl": queries,
+        "qrels/test.tsv": qrels_tsv(qrels), "SOURCE.md": source_note("prdect-id", extra=(
+            "Queries built by seaembed.evaluate.title_queries.cut_title_queries (seed 0)."))})
+
     # Classification: half of each category's held-out name groups train the probe, the other half test it.
     train, test = [], []
     by_cat: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
@@ -587,7 +602,7 @@ surrounding whitespace). Test splits are never used.
 
 | source key | dataset | upstream | license | used in |
 |---|---|---|---|---|
-| `prdect-id` | PRDECT-ID: Indonesian product reviews from Tokopedia (Sutoyo, R., et al. 2022, *PRDECT-ID: Indonesian product reviews dataset for emotions classification tasks*, Data in Brief 44, 108554; Mendeley Data doi:10.17632/574v66hf2v) | copy in Blacks-sketc/pba2026-crazyrichteam @ 50a5663, `data/PRDECT-ID Dataset.csv` | CC BY 4.0 | `catalog.jsonl`, `reviews.jsonl`, tasks `prdect-category-retrieval`, `prdect-category-clf`, `multilingual-product-search` (distractors), `product-query-relevance` |
+| `prdect-id` | PRDECT-ID: Indonesian product reviews from Tokopedia (Sutoyo, R., et al. 2022, *PRDECT-ID: Indonesian product reviews dataset for emotions classification tasks*, Data in Brief 44, 108554; Mendeley Data doi:10.17632/574v66hf2v) | copy in Blacks-sketc/pba2026-crazyrichteam @ 50a5663, `data/PRDECT-ID Dataset.csv` | CC BY 4.0 | `catalog.jsonl`, `reviews.jsonl`, tasks `prdect-category-retrieval`, `prdect-title-queries`, `prdect-category-clf`, `multilingual-product-search` (distractors), `product-query-relevance` |
 | `filipino-shopee-reviews` | Shopee PH product reviews, Tagalog/Taglish, 1-5 stars (scaredmeow/shopee-reviews-tl-stars; the MTEB FilipinoShopeeReviewsClassification data) | JethroIsHere/product-review-sentiment-classifier @ 7f1f571 | MPL-2.0 (per the SEACrowd loader; provenance is a third-party copy) | `labels/shopee_ph_reviews.jsonl` (train split), task `shopee-ph-review-rating` (validation split) |
 | `wisesight-sentiment` | Wisesight Sentiment Corpus v1.1 (Suriyawongkul, A., et al. 2019) | PyThaiNLP/wisesight-sentiment @ c1d0636 | CC0 1.0 | `labels/wisesight_sentiment.jsonl` (train split) |
 | `indonlu-smsa` | SmSA sentiment from IndoNLU (Wilie, B., et al. 2020, *IndoNLU: Benchmark and Resources for Evaluating Indonesian Natural Language Understanding*, AACL) | IndoNLP/indonlu @ ce728f6 | CC BY-SA 4.0 (as listed by SEACrowd; the repo LICENSE file is Apache-2.0) | `labels/smsa_sentiment.jsonl` (train split) |
@@ -634,6 +649,8 @@ queries by shopping need (`intent`), TALPCo by id, SIB-200 by split (train vs de
 ## Dev tasks (`tasks/<name>/`, design.md task format; `group` is "domain" or "general")
 Each has `task.json` (`type, name, languages, main_metric, group, description, source, license`) and `SOURCE.md`.
 - `prdect-category-retrieval` (domain, retrieval): category name in English or Indonesian -> held-out Tokopedia products.
+- `prdect-title-queries` (domain, retrieval): 2-3 words cut from held-out Tokopedia product names -> those products;
+  qrels 2 = the source listing, 1 = listings with the same first three words.
 - `prdect-category-clf` (domain, classification): product name -> 29 categories, held-out products.
 - `multilingual-product-search` (domain, retrieval): hand-written queries in 8 languages -> held-out hand-written
   products in 7 languages + held-out PRDECT-ID products as distractors; qrels 2 = exact product, 1 = same need.

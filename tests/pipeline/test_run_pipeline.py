@@ -77,7 +77,8 @@ def test_run_end_to_end_then_resume(tmp_path, tiny_model_dir):
     assert manifest["showcase"][0] == "  'sepatu lari'" and len(manifest["showcase"]) == 1 + 5  # the query + top 5
     # the index's fusion weight was tuned for the final model on the default dev retrieval tasks
     tuning = json.loads((Path(manifest["index"]) / "fusion_tuning.json").read_text(encoding="utf-8"))
-    assert [t["name"] for t in tuning["tasks"]] == ["multilingual-product-search", "prdect-category-retrieval"]
+    assert [t["name"] for t in tuning["tasks"]] == ["multilingual-product-search", "prdect-category-retrieval",
+                                                   "prdect-title-queries"]
     assert manifest["stages"]["index"]["alpha"] == tuning["alpha"] and manifest["stages"]["index"]["fusion"] == "bounded"
 
     # A rerun with nothing changed skips every stage.
@@ -126,12 +127,13 @@ def test_index_tunes_fusion_on_the_shipped_dev_retrieval_tasks_by_default(tmp_pa
     from seaembed.pipeline.run import resolve_tasks
 
     assert IndexSettings().tune_on == ["sample:tasks/multilingual-product-search",
-                                       "sample:tasks/prdect-category-retrieval"]
+                                       "sample:tasks/prdect-category-retrieval", "sample:tasks/prdect-title-queries"]
     cfg, base = load_run_config(None, profile="quick")
     assert cfg.index.tune_on == IndexSettings().tune_on
     tasks = [load_task(p) for p in resolve_tasks(cfg.index.tune_on, base)]
     assert [(t.name, t.type, t.meta.get("group")) for t in tasks] == [
-        ("multilingual-product-search", "retrieval", "domain"), ("prdect-category-retrieval", "retrieval", "domain")]
+        ("multilingual-product-search", "retrieval", "domain"), ("prdect-category-retrieval", "retrieval", "domain"),
+        ("prdect-title-queries", "retrieval", "domain")]
     off = tmp_path / "off.yaml"
     off.write_text("index: {tune_on: []}\n", encoding="utf-8")
     assert load_run_config(off)[0].index.tune_on == []

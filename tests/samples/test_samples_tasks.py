@@ -19,6 +19,7 @@ def read_jsonl(path: Path) -> list[dict]:
 
 EXPECTED = {
     "prdect-category-retrieval": ("retrieval", "domain"),
+    "prdect-title-queries": ("retrieval", "domain"),
     "prdect-category-clf": ("classification", "domain"),
     "multilingual-product-search": ("retrieval", "domain"),
     "product-query-relevance": ("pair-classification", "domain"),
