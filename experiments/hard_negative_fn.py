@@ -31,7 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from seaembed.atomic import write_json, write_text  # noqa: E402
+from seaembed.atomic import write_results  # noqa: E402
 from seaembed.augment.config import HardNegativesConfig  # noqa: E402
 from seaembed.augment.guide import load_guide  # noqa: E402
 from seaembed.augment.hard_negatives import mine_hard_negatives  # noqa: E402
@@ -117,8 +117,7 @@ def main() -> None:
             print(name, label, results["sets"][name]["settings"][label], flush=True)
     results["seconds"] = round(time.time() - start, 1)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    write_json(RESULTS / "hard_negative_fn.json", results)
-    write_text(RESULTS / "hard_negative_fn.md", render(results))
+    write_results(RESULTS / "hard_negative_fn", results, render(results))
     print(render(results))
 
 

@@ -60,7 +60,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from seaembed.atomic import write_json, write_jsonl, write_text  # noqa: E402
+from seaembed.atomic import write_json, write_jsonl, write_results, write_text  # noqa: E402
 from seaembed.pipeline.config import DEFAULT_TUNE_ON  # noqa: E402
 from seaembed.serve.tune_fusion import (  # noqa: E402
     GRID,
@@ -625,9 +625,7 @@ def main() -> None:
         report["extra_model"] = {"model": args.extra_model, "provenance": provenance(args.extra_model),
                                  "corpus_texts_in_its_training_data": seen, "summary": summarise(extra)}
         report["extra_model"]["verdicts"] = verdicts(report["extra_model"]["summary"])
-    out = Path(args.out)
-    write_json(out.with_suffix(".json"), report)
-    write_text(out.with_suffix(".md"), render(report))
+    write_results(args.out, report, render(report))
     print(render(report))
 
 

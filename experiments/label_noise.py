@@ -24,7 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from seaembed.atomic import write_json, write_text  # noqa: E402
+from seaembed.atomic import write_results  # noqa: E402
 from seaembed.augment.config import SelfValidationConfig  # noqa: E402
 from seaembed.augment.guide import encode, load_guide  # noqa: E402
 from seaembed.augment.self_validation import label_verdicts  # noqa: E402
@@ -120,8 +120,7 @@ def main() -> None:
     results["seconds"] = round(time.time() - start, 1)
     results["encode_seconds"] = round(encode_s, 1)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    write_json(RESULTS / "label_noise.json", results)
-    write_text(RESULTS / "label_noise.md", render(results))
+    write_results(RESULTS / "label_noise", results, render(results))
     print(render(results))
 
 

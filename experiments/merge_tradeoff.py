@@ -268,7 +268,6 @@ def main() -> None:
         "evaluations": len(done),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "merge_tradeoff.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     floor = choice["slerp/mean"]["general_floor"]
     (RESULTS / "merge_tradeoff.png").write_bytes(two_panel_plot(series, floor))
     md = [
@@ -298,7 +297,9 @@ def main() -> None:
     md += ["## SLERP minus linear at the same t", "", "| t | domain | general |", "|---:|---:|---:|"]
     md += [f"| {d['t']:g} | {d['domain']:+.4f} | {d['general']:+.4f} |" for d in diffs]
     md += ["", "![trade-off](merge_tradeoff.png)", ""]
-    (RESULTS / "merge_tradeoff.md").write_text("\n".join(md))
+    from seaembed.atomic import write_results
+
+    write_results(RESULTS / "merge_tradeoff", result, "\n".join(md))
     print("\n".join(md))
 
 

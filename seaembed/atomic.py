@@ -47,6 +47,14 @@ def write_json(path: str | Path, obj: Any) -> Path:
     return write_text(path, json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
 
 
+def write_results(stem: str | Path, report: Any, markdown: str) -> Path:
+    """A benchmark's or experiment's `stem.json` (the numbers) and `stem.md` (the table a reader sees), each
+    written atomically; returns the markdown's path."""
+    stem = Path(stem)
+    write_json(stem.with_name(stem.name + ".json"), report)
+    return write_text(stem.with_name(stem.name + ".md"), markdown)
+
+
 def write_jsonl(path: str | Path, rows: Iterable[Any]) -> int:
     """Write one JSON object a line, atomically; returns the number of rows."""
     n = 0

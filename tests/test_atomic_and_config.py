@@ -65,3 +65,14 @@ def test_config_errors_name_file_and_field(tmp_path):
         load_yaml(p)
     with pytest.raises(ConfigError, match="no such config file"):
         load_yaml(tmp_path / "missing.yaml")
+
+
+def test_write_results_writes_the_json_and_markdown_pair(tmp_path):
+    import json
+
+    from seaembed.atomic import write_results
+
+    md = write_results(tmp_path / "out" / "bench.v2", {"x": 1.5, "name": "ñ"}, "# Bench\n")
+    assert md == tmp_path / "out" / "bench.v2.md" and md.read_text(encoding="utf-8") == "# Bench\n"
+    assert json.loads((tmp_path / "out" / "bench.v2.json").read_text(encoding="utf-8")) == {"x": 1.5, "name": "ñ"}
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["bench.v2.json", "bench.v2.md"]  # no temp files
