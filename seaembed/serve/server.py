@@ -15,15 +15,14 @@ log = logging.getLogger(__name__)
 
 def resolve_backend(model: str, backend: str) -> str:
     """`auto` means the export's own backend (onnx or openvino) for a `seaembed export` directory, else torch."""
-    is_export = (Path(model) / EXPORT_META).is_file()
+    fmt = read_export_meta(model).get("format", "onnx") if (Path(model) / EXPORT_META).is_file() else None
     if backend == "auto":
-        return backend_for_format(read_export_meta(model).get("format", "onnx")) if is_export else "torch"
+        return backend_for_format(fmt) if fmt else "torch"
     if backend in ("onnx", "openvino"):
-        if not is_export:
-            fmt = "onnx-int8" if backend == "onnx" else "openvino-int8"
+        if fmt is None:
+            wanted = "onnx-int8" if backend == "onnx" else "openvino-int8"
             raise ConfigError(f"--backend {backend} needs a `seaembed export` directory; {model} is not one "
-                              f"(run: seaembed export --model {model} --format {fmt} --out DIR)")
-        fmt = read_export_meta(model).get("format", "onnx")
+                              f"(run: seaembed export --model {model} --format {wanted} --out DIR)")
         if backend_for_format(fmt) != backend:
             raise ConfigError(f"{model} is a {fmt} export: serve it with --backend {backend_for_format(fmt)} "
                               "(or --backend auto)")
