@@ -121,7 +121,6 @@ def main() -> None:
         "load_average_start": [round(x, 2) for x in load_start],
         "load_average_end": [round(x, 2) for x in os.getloadavg()], "results": results,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
     lines = [
         "# Encoding throughput: packaged multilingual-e5-small",
         "",

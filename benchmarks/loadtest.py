@@ -54,7 +54,6 @@ def main() -> None:
     payloads = [{"input": [titles[(i * args.texts_per_request + j) % len(titles)]
                            for j in range(args.texts_per_request)], "model": "load"} for i in range(args.requests)]
     port = free_port()
-    RESULTS.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     log_path = Path(tempfile.mkdtemp()) / "server.log"
     proc = start_server(["--model", model], port, log_path=str(log_path))

@@ -268,7 +268,6 @@ def main() -> None:
 
     started = time.perf_counter()
     load_before = os.getloadavg()
-    RESULTS.mkdir(parents=True, exist_ok=True)
     exports = {"onnx-int8": ensure_export(args.model, "onnx-int8", args.int8_dir)}
     if openvino_available():
         exports["openvino-int8"] = ensure_export(args.model, "openvino-int8", args.openvino_dir)

@@ -323,7 +323,6 @@ def main() -> None:
     except Exception as e:  # no packaged model: report it instead of failing the other parts
         res["base_model_error"] = f"{type(e).__name__}: {e}"
     res["seconds"] = time.time() - t0
-    RESULTS.mkdir(parents=True, exist_ok=True)
     write_results(RESULTS / "train", res, _markdown(res))
     print(_markdown(res))
 

@@ -200,7 +200,6 @@ def main() -> None:
                                            "loss": loss}
             print(cond, json.dumps(results["conditions"][cond]["dev"]), flush=True)
     results["seconds"] = time.time() - t0
-    RESULTS.mkdir(parents=True, exist_ok=True)
     write_results(RESULTS / "cam_quality", results, markdown(results))
     print(markdown(results))
 

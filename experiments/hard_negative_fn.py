@@ -116,7 +116,6 @@ def main() -> None:
             results["sets"][name]["settings"][label] = measure(rows, model, cfg)
             print(name, label, results["sets"][name]["settings"][label], flush=True)
     results["seconds"] = round(time.time() - start, 1)
-    RESULTS.mkdir(parents=True, exist_ok=True)
     write_results(RESULTS / "hard_negative_fn", results, render(results))
     print(render(results))
 

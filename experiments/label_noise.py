@@ -119,7 +119,6 @@ def main() -> None:
         results["noise"][f"{int(rate * 100)}%"] = entry
     results["seconds"] = round(time.time() - start, 1)
     results["encode_seconds"] = round(encode_s, 1)
-    RESULTS.mkdir(parents=True, exist_ok=True)
     write_results(RESULTS / "label_noise", results, render(results))
     print(render(results))
 
