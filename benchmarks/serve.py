@@ -284,9 +284,9 @@ def main() -> None:
         engines.pop(name).close()
     levels = [1, 8, 32]
     server: dict[str, dict] = {}
-    for name, path in exports.items():
-        from seaembed.serve.export import backend_for_format
+    from seaembed.serve.export import backend_for_format
 
+    for name, path in exports.items():
         server[name] = {}
         for tpr in args.texts_per_request:
             per_level = {1: max(8, 48 // tpr), 8: max(24, 192 // tpr), 32: max(64, 384 // tpr)}

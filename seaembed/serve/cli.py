@@ -20,7 +20,7 @@ def export_command(
                                                           "(default: a small built-in multilingual task)."),
     threads: int | None = typer.Option(None, "--threads", help="Intra-op threads for the parity run."),
     calibration: Path | None = typer.Option(None, "--calibration", help="openvino-int8: texts to calibrate on "
-                                            "(txt/JSONL/CSV, prompts included; default: a bundled sample mix)."),
+                                            "(txt/JSONL/CSV, prompts included; a seeded sample of 300 rows when longer; default: a bundled sample mix)."),
     calibration_field: str | None = typer.Option(None, "--calibration-field", help="Column of --calibration."),
 ) -> None:
     """Export a model to ONNX or OpenVINO (fp32 or int8) with a parity report (cosine and nDCG@10 against fp32

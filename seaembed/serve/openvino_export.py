@@ -47,16 +47,21 @@ def default_calibration_texts(prompts: dict[str, str], n: int = CALIBRATION_SIZE
             + [prompts.get("query", "") + t for t in queries])
 
 
-def calibration_texts(path: str | Path | None, prompts: dict[str, str], field: str | None = None) -> list[str]:
-    """Texts from `path` (txt/JSONL/CSV, one per row; used as given) or the default mix above."""
+def calibration_texts(path: str | Path | None, prompts: dict[str, str], field: str | None = None,
+                      n: int = CALIBRATION_SIZE, seed: int = 0) -> list[str]:
+    """Texts from `path` (txt/JSONL/CSV, one per row; used as given, prompts included), or the default mix above.
+    A file with more than `n` rows gives a seeded sample of `n` of them, in file order (calibration needs a few
+    hundred representative texts, and NNCF's time grows with each)."""
     if path is None:
-        return default_calibration_texts(prompts)
+        return default_calibration_texts(prompts, n=n, seed=seed)
     from seaembed.data.io import read_texts
 
     texts = read_texts(path, field=field)
     if not texts:
         raise ConfigError(f"{path}: no calibration texts")
-    return texts[:CALIBRATION_SIZE * 10]
+    if len(texts) <= n:
+        return texts
+    return [texts[i] for i in sorted(random.Random(seed).sample(range(len(texts)), n))]
 
 
 def convert(onnx_path: Path, out_dir: Path, *, int8: bool, tokenizer, max_length: int,

@@ -84,6 +84,12 @@ def test_custom_calibration_file_and_empty_one(tiny_model_dir, tmp_path):
     out = export(tiny_model_dir, "openvino-int8", tmp_path / "ov8", calibration=cal, calibration_field="t",
                  parity=False)
     assert json.loads((out / "seaembed_export.json").read_text())["calibration"] == str(cal)
+    many = tmp_path / "many.txt"
+    many.write_text("".join(f"teks {i}\n" for i in range(1000)))
+    sample = calibration_texts(many, {}, n=300)
+    assert len(sample) == 300 == len(set(sample)) and sample == calibration_texts(many, {}, n=300)
+    assert [int(t.split()[1]) for t in sample] == sorted(int(t.split()[1]) for t in sample)  # file order kept
+    assert max(int(t.split()[1]) for t in sample) > 900  # drawn from the whole file, not its head
     empty = tmp_path / "empty.txt"
     empty.write_text("")
     with pytest.raises(ConfigError):
