@@ -119,6 +119,12 @@ def build_dataset(cfg: DataConfig, *, base_dir: str | Path | None = None, out: s
     runner.run("pairs", pairs, settings=cfg.pairs.model_dump(), inputs={"read": p["read"]})
 
     # 3. translation augmentation
+    translate_unavailable = None
+    if cfg.translate.enabled and cfg.translate.backend is not None:
+        from seaembed.augment.translate import backend_unavailable
+
+        translate_unavailable = backend_unavailable(cfg.translate.backend)
+
     def translate() -> StageResult:
         drops = DropLog()
         rows: list[TrainingExample] = []
@@ -129,12 +135,20 @@ def build_dataset(cfg: DataConfig, *, base_dir: str | Path | None = None, out: s
 
             if cfg.translate.backend is None:
                 raise ConfigError("translate.backend: required when translate.enabled is true")
+            if translate_unavailable is not None:
+                if cfg.translate.if_unavailable == "error":
+                    raise ConfigError(f"translate.backend: {translate_unavailable}; or set "
+                                      "translate.if_unavailable: skip")
+                log(f"translate: SKIPPED, {translate_unavailable}; the build goes on without translated rows")
+                return done("translate", rows, drops, not_run=translate_unavailable)
             translator = make_translator(cfg.translate.backend, work / "cache")
             rows = translate_examples(_examples(p["pairs"]), cfg.translate, translator, drops, seed=cfg.seed)
             return done("translate", rows, drops, backend_calls=translator.misses, cache_hits=translator.hits)
         return done("translate", rows, drops)
 
-    runner.run("translate", translate, settings=cfg.translate.model_dump(), inputs={"pairs": p["pairs"]})
+    # whether the backend can run is a setting: installing apertium later re-runs the stage
+    runner.run("translate", translate, settings={**cfg.translate.model_dump(), "unavailable": translate_unavailable},
+               inputs={"pairs": p["pairs"]})
 
     # 4. synthetic queries
     def synthetic() -> StageResult:
@@ -213,4 +227,7 @@ def build_dataset(cfg: DataConfig, *, base_dir: str | Path | None = None, out: s
         "stages": stages, "output": str(out)})
     write_report(report, report_dir)
     log(f"wrote {len(final):,} examples to {out}; report in {report_dir}")
+    for name, summary in stages.items():
+        if summary.get("not_run"):
+            log(f"note: stage {name} did not run: {summary['not_run']}")
     return BuildResult(out, report_dir, len(final), report)

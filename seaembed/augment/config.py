@@ -129,6 +129,9 @@ class TranslateConfig(_Strict):
     fields: list[Literal["query", "positive"]] = Field(default_factory=lambda: ["query"])
     tasks: list[str] = Field(default_factory=lambda: ["query-item", "query-category", "title-category"])
     max_rows: int = 1000  # per target language
+    # when the backend needs a system package that is missing (apertium, FreeDict): "error" stops the build with
+    # one line naming the package; "skip" builds without translation, says so in one line and in the report
+    if_unavailable: Literal["error", "skip"] = "error"
 
 
 class TemplateQueries(_Strict):

@@ -99,8 +99,9 @@ def render_markdown(report: dict, *, max_listed: int = 50) -> str:
             lines.append(f"| {task} | {n:,} | {hn['mined'].get(task, 0):,} | {excl} | "
                          f"{hn['rows_short_of_negatives'].get(task, 0):,} |")
     if "stages" in report:
-        lines += ["", "## Stages", "", "| stage | seconds | skipped |", "|---|---:|---|"]
-        lines += [f"| {k} | {v.get('seconds', '')} | {v.get('skipped', False)} |" for k, v in report["stages"].items()]
+        lines += ["", "## Stages", "", "| stage | seconds | resumed | not run |", "|---|---:|---|---|"]
+        lines += [f"| {k} | {v.get('seconds', '')} | {v.get('skipped', False)} | {v.get('not_run') or ''} |"
+                  for k, v in report["stages"].items()]
     return "\n".join(lines) + "\n"
 
 

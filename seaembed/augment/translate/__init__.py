@@ -10,7 +10,29 @@ from pathlib import Path
 from seaembed.augment.translate.base import Translator
 from seaembed.augment.translate.cache import CachedTranslator, TranslationCache
 
-__all__ = ["CachedTranslator", "TranslationCache", "Translator", "make_backend", "make_translator"]
+__all__ = ["CachedTranslator", "TranslationCache", "Translator", "backend_unavailable", "make_backend",
+           "make_translator"]
+
+
+def backend_unavailable(cfg) -> str | None:
+    """Why the backend of `cfg` cannot run on this machine (one line naming how to enable it), or None.
+
+    Only the backends that need something outside pip are checked: apertium (a Debian program) and the FreeDict
+    dictionary (a Debian data package). The others fail, if they fail, with their own error when first called.
+    """
+    if cfg.kind == "apertium":
+        from seaembed.augment.translate.apertium import apertium_pairs
+
+        if not apertium_pairs():
+            return ("apertium is not on PATH (Debian: apt-get install apertium apertium-ind-zlm, or "
+                    "`make system-deps`)")
+    if cfg.kind == "dictionary":
+        from seaembed.augment.translate.dictionary import DEFAULT_INDEX
+
+        index = Path(cfg.dict_path) if cfg.dict_path else DEFAULT_INDEX
+        if not index.exists():
+            return f"no FreeDict dictionary at {index} (Debian: apt-get install dict-freedict-eng-ind)"
+    return None
 
 
 def make_backend(cfg) -> Translator:
