@@ -48,7 +48,9 @@ class LabelledSource(SourceFile):
     """Labelled texts (text, label), e.g. review sentiment or product-name -> category.
 
     The label's text is the contrastive positive, so codes such as `0`-`4` or `q` should get readable names in
-    `label_names` (`{"4": "5-star review: very satisfied"}`); the label itself stays the class key.
+    `label_names` (`{"4": "5-star review: very satisfied"}`); the label itself stays the class key. When given,
+    `label_names` must name exactly the labels of the file (a label without a name, or a name for a label no row
+    carries, is an error naming the file and the label).
     """
 
     task: str = "classification"

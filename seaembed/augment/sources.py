@@ -8,7 +8,7 @@ file:line and reason (or raised, with `errors: raise`). Rows without a language 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -175,7 +175,9 @@ def read_sources(cfg: DataConfig, base: Path | None = None, drops: DropLog | Non
             label = _text(rec, "label")
             return Labelled(text=_text(rec, "text"), label=label, task=src.task, lang=_lang(rec, src),
                             label_text=src.label_names.get(label), source=name, where=f"{rec.path}:{rec.line}")
-        data.labelled += _convert(src, base, ["text", "label"], drops, errs, labelled)
+        rows = _convert(src, base, ["text", "label"], drops, errs, labelled)
+        check_label_names(rows, src.label_names, resolve_path(src.path, base))
+        data.labelled += rows
 
     for src in s.relevance:
         def relevance(rec: Record, name: str, src=src) -> Relevance:
@@ -211,6 +213,32 @@ def read_sources(cfg: DataConfig, base: Path | None = None, drops: DropLog | Non
     if cfg.langid.enabled:
         fill_languages(data, cfg.langid.langs)
     return data
+
+
+def check_label_names(rows: list[Labelled], label_names: dict[str, str], path: Path) -> None:
+    """With `label_names` given, every label of the file must have a name and every name must be of a label that
+    occurs: a name for a label no row carries is a typo or an off-by-one (names for 0-4 over labels 1-5), and
+    would make the unnamed labels train toward their bare code. Raises `InputError` naming the file and the label."""
+    if not label_names:
+        return
+    first: dict[str, str] = {}
+    for r in rows:
+        first.setdefault(r.label, r.where)
+    unnamed = [lab for lab in first if lab not in label_names]
+    if unnamed:
+        where = first[unnamed[0]]
+        line = where.rsplit(":", 1)[-1]
+        raise InputError(path, f"label {unnamed[0]!r} has no name in label_names (names given for "
+                         f"{_labels(label_names)}; labels in the file: {_labels(first)})",
+                         line=int(line) if line.isdigit() else None, field="label")
+    unused = [lab for lab in label_names if lab not in first]
+    if unused:
+        raise InputError(path, f"label {unused[0]!r} is named in label_names but no row carries it (labels in the "
+                         f"file: {_labels(first)})", field="label_names")
+
+
+def _labels(labels: Iterable[str]) -> str:
+    return ", ".join(repr(x) for x in sorted(labels)) or "none"
 
 
 def fill_languages(data: SourceData, langs: list[str]) -> int:

@@ -98,7 +98,9 @@ def test_label_names_give_readable_positives_and_keep_the_class_key(tmp_path):
     p = tmp_path / "stars.jsonl"
     p.write_text('{"text": "sira agad", "label": "0"}\n{"text": "ang ganda", "label": "4"}\n', encoding="utf-8")
     cfg = DataConfig.model_validate({"sources": {"labelled": [
-        {"path": str(p), "lang": "tl", "label_names": {"0": "1-star review: very dissatisfied"}}]}})
+        {"path": str(p), "lang": "tl", "label_names": {"0": "1-star review: very dissatisfied",
+                                                       "4": "5-star review: very satisfied"}}]}})
     data = read_sources(cfg, tmp_path, DropLog())
     rows = labelled(data.labelled)
-    assert [(r.positive, r.label) for r in rows] == [("1-star review: very dissatisfied", "0"), ("4", "4")]
+    assert [(r.positive, r.label) for r in rows] == [("1-star review: very dissatisfied", "0"),
+                                                     ("5-star review: very satisfied", "4")]

@@ -74,3 +74,45 @@ def test_csv_and_parquet_catalogs(tmp_path):
         ("a1", ["Fashion", "Kaos"], {"bahan": "katun"}, 75000.0)]
     assert [(d.where, d.detail) for d in drops.drops] == [
         (f"{tmp_path / 'c.csv'}:2", "field 'price': expected a number, got 'oops'")]
+
+
+def _stars(tmp_path, labels, names):
+    p = tmp_path / "stars.jsonl"
+    p.write_text("".join(json.dumps({"text": f"review {i}", "label": lab}) + "\n" for i, lab in enumerate(labels)),
+                 encoding="utf-8")
+    cfg = DataConfig.model_validate({"langid": {"enabled": False}, "sources": {"labelled": [
+        {"path": str(p), "lang": "tl", "label_names": names}]}})
+    return p, cfg
+
+
+def test_a_label_without_a_name_is_an_error_naming_the_file_line_and_label(tmp_path):
+    # the off-by-one of issue #12: names for "0"-"4" over a file whose labels are "1"-"5"
+    p, cfg = _stars(tmp_path, ["1", "2", "5"], {str(i): f"{i + 1}-star review" for i in range(5)})
+    with pytest.raises(InputError) as e:
+        read_sources(cfg, tmp_path, DropLog())
+    assert str(e.value).startswith(f"{p}:3: field 'label': label '5' has no name in label_names")
+    assert "\n" not in str(e.value)
+
+
+def test_a_name_for_a_label_that_never_occurs_is_an_error(tmp_path):
+    p, cfg = _stars(tmp_path, ["1", "2"], {"0": "1-star", "1": "2-star", "2": "3-star"})
+    with pytest.raises(InputError, match=r"label '0' is named in label_names but no row carries it") as e:
+        read_sources(cfg, tmp_path, DropLog())
+    assert e.value.path == str(p) and e.value.field == "label_names"
+
+
+def test_labels_without_label_names_are_used_as_they_are(tmp_path):
+    _, cfg = _stars(tmp_path, ["positive", "negative"], {})
+    data = read_sources(cfg, tmp_path, DropLog())
+    assert [(r.label, r.label_text) for r in data.labelled] == [("positive", None), ("negative", None)]
+
+
+def test_the_default_run_names_exactly_the_labels_of_the_bundled_sample():
+    from seaembed.pipeline.config import load_run_config
+
+    run, base = load_run_config()
+    raw = {**run.data, "langid": {"enabled": False}, "sources": {"labelled": run.data["sources"]["labelled"]}}
+    cfg = DataConfig.model_validate({k: v for k, v in raw.items() if k in DataConfig.model_fields})
+    data = read_sources(cfg, base, DropLog())  # raises if a label has no name or a name no label
+    stars = {r.label: r.label_text for r in data.labelled if r.source == "shopee-ph-rating"}
+    assert stars["1"].startswith("1-star") and stars["5"].startswith("5-star") and len(stars) == 5
