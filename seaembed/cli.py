@@ -51,6 +51,10 @@ def main() -> None:
     Click's standalone mode handles usage errors (exit 2 with a usage line) and --help; only our own errors and
     interrupts need catching here.
     """
+    from seaembed.compat import environment_problems
+
+    for problem in environment_problems():
+        typer.secho(f"warning: {problem}", err=True, fg=typer.colors.YELLOW)
     try:
         app()
     except SeaembedError as e:

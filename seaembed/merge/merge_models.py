@@ -59,6 +59,9 @@ def merge_adapter_into(base_model: Any, adapter_dir: Path) -> Any:
 
     from peft import PeftModel
 
+    from seaembed.compat import require_peft
+
+    require_peft()
     model = copy.deepcopy(base_model)
     inner = model.transformers_model
     if inner is None:

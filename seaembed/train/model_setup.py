@@ -15,6 +15,10 @@ def add_lora(model, r: int, alpha: int, dropout: float, target_modules: list[str
     """Wrap the transformer of `model` with peft LoRA adapters (only the adapters train)."""
     from peft import LoraConfig, get_peft_model
 
+    from seaembed.compat import require_peft
+
+    require_peft()
+
     transformer = model[0]
     present = {name.rsplit(".", 1)[-1] for name, _ in transformer.auto_model.named_modules()}
     targets = [t for t in target_modules if t in present]
