@@ -16,6 +16,7 @@ import math
 import os
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -68,14 +69,27 @@ class SeaembedTrainer(SentenceTransformerTrainer):
     """SentenceTransformerTrainer + consumed-examples log + compact, kill-safe checkpoints."""
 
     def __init__(self, *args: Any, examples_log: ExamplesSeenLog | None = None, keep_checkpoints: int | None = 2,
-                 **kwargs: Any) -> None:
+                 warmup_ratio: float | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.warmup_ratio = warmup_ratio
         self.examples_log = examples_log
         self.keep_checkpoints = keep_checkpoints
         self._step_ids: list[int] = []
         self._step_candidates: int | None = None
         if examples_log is not None:
             self.add_callback(_ExamplesSeenCallback(self))
+
+    # -- warm-up ------------------------------------------------------------------------------------------
+
+    def create_scheduler(self, num_training_steps: int, optimizer=None):
+        """The configured scheduler, its warm-up `ceil(warmup_ratio * planned steps)` as an integer step count.
+
+        `num_training_steps` is the trainer's own plan (max_steps, or epochs x batches per epoch). An integer
+        `warmup_steps` means the same on transformers 4.x and 5.x (a float below 1 is a ratio only on 5.x).
+        """
+        if self.warmup_ratio is not None and self.lr_scheduler is None:
+            self.args.warmup_steps = warmup_steps_for(self.warmup_ratio, num_training_steps)
+        return super().create_scheduler(num_training_steps, optimizer)
 
     # -- consumed-examples log ----------------------------------------------------------------------------
 
@@ -145,6 +159,11 @@ class SeaembedTrainer(SentenceTransformerTrainer):
             shutil.rmtree(d, ignore_errors=True)
 
 
+def warmup_steps_for(ratio: float, total_steps: int) -> int:
+    """Warm-up steps for a warm-up `ratio` of `total_steps` planned optimizer steps: ceil(ratio * total)."""
+    return int(math.ceil(ratio * total_steps - 1e-9)) if ratio > 0 else 0
+
+
 # -- building a run -------------------------------------------------------------------------------------------
 
 def build_loss(config: TrainConfig, model, class_keys=None, distributed: bool = False):
@@ -181,17 +200,65 @@ def _device(config: TrainConfig) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+@dataclass
+class PreparedRun:
+    """A training run built but not started: the trainer and what `train` reports once it has run."""
+
+    trainer: SeaembedTrainer
+    resume_from: Path | None
+    model: Any
+    data: Any
+    loss: Any
+    inference_max_seq_length: int
+    trainable: int
+    total: int
+    frozen: int
+
+
 def train(config: TrainConfig, *, progress: bool = True) -> Path:
     """Run one training job; returns the directory of the trained sentence-transformers model (OUTPUT/model)."""
+    from seaembed.atomic import atomic_dir, write_json
+    from seaembed.train.model_setup import merge_lora
+
+    rank, world = _rank_world()
+    out = Path(config.output_dir)
+    run = prepare_run(config, progress=progress)
+    trainer, model, data, loss = run.trainer, run.model, run.data, run.loss
+    trainer.train(resume_from_checkpoint=str(run.resume_from) if run.resume_from else None)
+
+    model_dir = out / "model"
+    if trainer.is_world_process_zero():
+        merged = merge_lora(model)
+        model.max_seq_length = run.inference_max_seq_length
+        _fill_model_card(model, config, data, loss)
+        with atomic_dir(model_dir) as tmp:
+            model.save(str(tmp))
+            _insert_card_section(tmp / "README.md", card_section(config, data, loss, trainer.state.log_history))
+        write_json(out / "class_keys.json", data.class_keys.to_dict())
+        write_json(out / "train_summary.json", {
+            "model": str(config.model), "train_files": [str(p) for p in config.train_files],
+            "examples": data.n_examples, "tasks": data.tasks, "groups": {k: len(v["query"]) for k, v in
+                                                                         data.groups.items()},
+            "loss": type(loss).__name__, "loss_config": loss.get_config_dict(), "lora_merged": merged,
+            "trainable_parameters": run.trainable, "total_parameters": run.total,
+            "frozen_word_embedding_parameters": run.frozen,
+            "global_step": trainer.state.global_step, "log_history": trainer.state.log_history,
+            "world_size": world})
+    if world > 1 and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+    return model_dir
+
+
+def prepare_run(config: TrainConfig, *, progress: bool = True) -> PreparedRun:
+    """Load data and model and build the trainer (and the resume point) of `config`, without training."""
     from sentence_transformers import SentenceTransformerTrainingArguments
     from transformers import set_seed
 
-    from seaembed.atomic import atomic_dir, write_json
     from seaembed.models import freeze_word_embeddings, load_model
     from seaembed.train.class_keys import ClassKeys
     from seaembed.train.data import ExampleTrackingCollator, column_prompts, load_training_data
     from seaembed.train.dev_eval import build_dev_evaluator
-    from seaembed.train.model_setup import add_lora, count_parameters, merge_lora
+    from seaembed.train.model_setup import add_lora, count_parameters
 
     rank, world = _rank_world()
     out = Path(config.output_dir)
@@ -237,7 +304,7 @@ def train(config: TrainConfig, *, progress: bool = True) -> Path:
         per_device_train_batch_size=config.batch_size,
         learning_rate=config.learning_rate,
         weight_decay=config.weight_decay,
-        warmup_steps=config.warmup_ratio,
+        warmup_steps=0,  # set from warmup_ratio and the planned step count in SeaembedTrainer.create_scheduler
         lr_scheduler_type=config.scheduler,
         bf16=config.bf16,
         use_cpu=device == "cpu",
@@ -273,29 +340,10 @@ def train(config: TrainConfig, *, progress: bool = True) -> Path:
     collator = ExampleTrackingCollator(preprocess_fn=model.preprocess, prompts=args.prompts)
     trainer = SeaembedTrainer(model=model, args=args, train_dataset=data.to_dataset_dict(), loss=loss,
                               evaluator=evaluator, data_collator=collator, examples_log=log,
-                              keep_checkpoints=config.save_total_limit)
-    trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-
-    model_dir = out / "model"
-    if trainer.is_world_process_zero():
-        merged = merge_lora(model)
-        model.max_seq_length = inference_max_seq_length
-        _fill_model_card(model, config, data, loss)
-        with atomic_dir(model_dir) as tmp:
-            model.save(str(tmp))
-            _insert_card_section(tmp / "README.md", card_section(config, data, loss, trainer.state.log_history))
-        write_json(out / "class_keys.json", data.class_keys.to_dict())
-        write_json(out / "train_summary.json", {
-            "model": str(config.model), "train_files": [str(p) for p in config.train_files],
-            "examples": data.n_examples, "tasks": data.tasks, "groups": {k: len(v["query"]) for k, v in
-                                                                         data.groups.items()},
-            "loss": type(loss).__name__, "loss_config": loss.get_config_dict(), "lora_merged": merged,
-            "trainable_parameters": trainable, "total_parameters": total, "frozen_word_embedding_parameters": frozen,
-            "global_step": trainer.state.global_step, "log_history": trainer.state.log_history,
-            "world_size": world})
-    if world > 1 and torch.distributed.is_initialized():
-        torch.distributed.barrier()
-    return model_dir
+                              keep_checkpoints=config.save_total_limit, warmup_ratio=config.warmup_ratio)
+    return PreparedRun(trainer=trainer, resume_from=resume_from, model=model, data=data, loss=loss,
+                       inference_max_seq_length=inference_max_seq_length, trainable=trainable, total=total,
+                       frozen=frozen)
 
 
 def _fill_model_card(model, config: TrainConfig, data, loss) -> None:
