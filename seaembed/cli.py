@@ -52,6 +52,9 @@ def main() -> None:
     interrupts need catching here.
     """
     from seaembed.compat import environment_problems
+    from seaembed.progress import quiet_library_bars
+
+    quiet_library_bars()
 
     for problem in environment_problems():
         typer.secho(f"warning: {problem}", err=True, fg=typer.colors.YELLOW)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
+from seaembed.progress import tqdm
 
 from seaembed.evaluate.tasks import Task, find_task_dirs, load_task
 

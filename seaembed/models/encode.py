@@ -68,7 +68,7 @@ def encode(
     `prompt` is `None`, `"query"` or `"passage"` (the model's saved prompts, e.g. e5's `query: ` / `passage: `).
     """
     import torch
-    from tqdm.auto import tqdm
+    from seaembed.progress import tqdm
 
     if batch_size < 1:
         raise ConfigError(f"batch size must be >= 1, got {batch_size}")

