@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import resource
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -54,6 +55,31 @@ def fingerprint(settings: Any, inputs: Mapping[str, str | Path | None]) -> str:
     return h.hexdigest()
 
 
+def reset_peak_rss() -> bool:
+    """Reset this process's peak resident set size (Linux: `5` to /proc/self/clear_refs); False where unsupported."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident set size since start or the last `reset_peak_rss`, in MiB."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux/BSD report KiB
+
+
+def children_peak_rss_mib() -> float:
+    """The largest peak resident set size of any finished child process, in MiB."""
+    return round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+
+
 @dataclass
 class StageResult:
     """What a stage left behind: named output paths and a few numbers worth printing."""
@@ -87,12 +113,20 @@ class StageRunner:
                 self.results[name] = result
                 return result
         self.log(f"[{name}] running")
+        exact = reset_peak_rss()  # else the peak is the process's so far, an upper bound on the stage's
+        children_before = children_peak_rss_mib()
         start = time.perf_counter()
         result = fn()
         seconds = round(time.perf_counter() - start, 1)
         result.summary.setdefault("seconds", seconds)
+        result.summary["peak_rss_mib"] = peak_rss_mib()
+        if not exact:
+            result.summary["peak_rss_is_process_peak"] = True
+        children = children_peak_rss_mib()
+        if children > children_before:
+            result.summary["children_peak_rss_mib"] = children
         write_json(state_file, {"fingerprint": fp, "outputs": result.outputs, "summary": result.summary,
                                 "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S")})
-        self.log(f"[{name}] done in {seconds:.0f}s")
+        self.log(f"[{name}] done in {seconds:.0f}s, peak RSS {result.summary['peak_rss_mib']:,.0f} MiB")
         self.results[name] = result
         return result

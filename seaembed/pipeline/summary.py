@@ -49,6 +49,15 @@ def summarise(manifest: dict[str, Any], out: str | Path) -> str:
                 "eval_report", "export_onnx_int8", "export_onnx", "index"):
         if manifest.get(key):
             rows.append(f"  {key:18s} {manifest[key]}")
+    stages = manifest.get("stages") or {}
+    if stages:
+        rows += ["", "Stages (seconds, peak RSS of the stage):"]
+        for name, st in stages.items():
+            if st.get("skipped"):
+                rows.append(f"  {name:18s} unchanged, skipped")
+            else:
+                rss = st.get("peak_rss_mib")
+                rows.append(f"  {name:18s} {st.get('seconds', 0):7.0f} s" + (f"  {rss:8,.0f} MiB" if rss else ""))
     if manifest.get("eval_results") and Path(manifest["eval_results"]).exists():
         rows += ["", "Dev tasks (main metric):"] + headline(manifest["eval_results"])
     if manifest.get("showcase"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from seaembed.pipeline.runner import StageResult, StageRunner, path_fingerprint
 
 
@@ -60,3 +62,34 @@ def test_path_fingerprint_sees_content_not_mtime(tmp_path):
     assert path_fingerprint(d) == fp1
     (d / "w.bin").write_bytes(b"abd")
     assert path_fingerprint(d) != fp1
+
+
+def test_each_stage_records_its_own_peak_rss(tmp_path):
+    import numpy as np
+
+    def big() -> StageResult:
+        block = np.ones(300 << 20, dtype=np.uint8)  # 300 MiB, touched
+        return StageResult({}, {"sum": int(block[::4096].sum())})
+
+    def small() -> StageResult:
+        return StageResult({}, {})
+
+    runner = StageRunner(tmp_path)
+    first = runner.run("big", big, settings={}, inputs={})
+    second = runner.run("small", small, settings={}, inputs={})
+    assert first.summary["peak_rss_mib"] >= 300
+    # the peak was reset between stages: the small stage does not inherit the big one's
+    assert second.summary["peak_rss_mib"] < first.summary["peak_rss_mib"] - 250
+    state = json.loads((tmp_path / "stages" / "big.json").read_text())
+    assert state["summary"]["peak_rss_mib"] == first.summary["peak_rss_mib"]
+
+
+def test_the_summary_lists_each_stage_with_its_peak_rss(tmp_path):
+    from seaembed.pipeline.summary import summarise
+
+    text = summarise({"stages": {"data": {"skipped": False, "seconds": 47.2, "peak_rss_mib": 1834.5},
+                                 "train": {"skipped": True}}}, tmp_path)
+    assert "Stages (seconds, peak RSS of the stage):" in text
+    data_line = next(line for line in text.splitlines() if line.strip().startswith("data"))
+    assert "47 s" in data_line and "1,834 MiB" in data_line or "1,835 MiB" in data_line
+    assert any("train" in line and "skipped" in line for line in text.splitlines())
