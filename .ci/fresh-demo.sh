@@ -4,7 +4,8 @@
 set -euo pipefail
 src="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${KEEP_FRESH_DEMO:-}" ] || rm -rf "$work"' EXIT
+echo "fresh-demo: working in $work"
 git clone -q "$src" "$work/clone"
 # PATH: every program this machine has, except the Debian tools the project treats as optional
 mkdir -p "$work/bin"
