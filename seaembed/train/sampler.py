@@ -19,6 +19,7 @@ already consumed.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterator, Sequence
 from itertools import accumulate
 from typing import Literal
@@ -30,6 +31,7 @@ from torch.utils.data import BatchSampler, ConcatDataset
 logger = logging.getLogger(__name__)
 
 TEXT_COLUMNS_EXCLUDED = ("label", "example_idx", "dataset_name")
+MAX_PLANNED_EPOCHS = 50
 
 
 class TextNoDuplicatesBatchSampler(NoDuplicatesBatchSampler):
@@ -81,18 +83,22 @@ class TaskMixingBatchSampler(MultiDatasetDefaultBatchSampler):
 
     The HF trainer takes the number of batches per epoch from `len()` once, before the first epoch, and then draws
     exactly that many batches every epoch. No-duplicate batching can give a different count per shuffle, so every
-    epoch's plan is brought to the same length (the largest over the first `epochs` epochs) by splitting its largest
-    batches in two; nothing is dropped or repeated.
+    epoch's plan is brought to the same length (the largest over every planned epoch) by splitting its largest
+    batches in two; nothing is dropped or repeated. The planned epochs are `epochs`, or, given `max_steps`, as many
+    as `max_steps` steps of that length need (the count is solved jointly, since a longer epoch needs fewer). The
+    trainer's plan (epochs x len(), or max_steps) is then exactly the number of steps the sampler yields. At most
+    `MAX_PLANNED_EPOCHS` epochs are planned; a later epoch longer than the plan loses its last steps, with a warning.
     """
 
     def __init__(self, dataset: ConcatDataset, batch_samplers: list[BatchSampler], generator=None, seed: int = 0,
                  mixing: Literal["proportional", "round_robin"] = "proportional", epochs: int | None = None,
-                 world_size: int | None = None) -> None:
+                 world_size: int | None = None, max_steps: int | None = None) -> None:
         super().__init__(dataset, batch_samplers=batch_samplers, generator=generator, seed=seed)
         if mixing not in ("proportional", "round_robin"):
             raise ValueError(f"mixing must be 'proportional' or 'round_robin', got {mixing!r}")
         self.mixing = mixing
-        self.epochs = max(1, min(int(epochs or 1), 50))
+        self.epochs = max(1, min(int(epochs or 1), MAX_PLANNED_EPOCHS))
+        self.max_steps = max_steps
         self.world_size = world_size if world_size is not None else _world()[0]
         self._steps: dict[int, list[list[list[int]]]] = {}
         self._target_steps: int | None = None
@@ -103,14 +109,32 @@ class TaskMixingBatchSampler(MultiDatasetDefaultBatchSampler):
 
     def plan(self, epoch: int) -> list[list[int]]:
         """The batches of `epoch`, as global indices into the concatenated dataset."""
-        if self._target_steps is None:
-            self._target_steps = max(len(self._raw_steps(e)) for e in range(self.epochs))
+        target = self.target_steps()
         steps = self._raw_steps(epoch)
-        if len(steps) > self._target_steps:
+        if len(steps) > target:
             logger.warning("epoch %d has %d steps, more than the %d planned; the last ones will not be used",
-                           epoch, len(steps), self._target_steps)
-        steps = _pad_steps(steps, self._target_steps)
+                           epoch, len(steps), target)
+        steps = steps[:target]
+        steps = _pad_steps(steps, target)
+        if len(steps) < target:
+            logger.warning("epoch %d has only %d steps of the %d planned (its batches cannot be split further)",
+                           epoch, len(steps), target)
         return [b for step in steps for b in step]
+
+    def target_steps(self) -> int:
+        """Steps (world_size batches each) of every epoch: the most any planned epoch needs."""
+        if self._target_steps is None:
+            n = self.epochs
+            target = max(len(self._raw_steps(e)) for e in range(n))
+            while self.max_steps:  # the epochs max_steps needs depend on the epoch length, which they can raise
+                need = min(math.ceil(self.max_steps / max(target, 1)), MAX_PLANNED_EPOCHS)
+                if need <= n:
+                    break
+                self.epochs = need  # keeps the plans of every planned epoch in the cache
+                target = max(target, *(len(self._raw_steps(e)) for e in range(n, need)))
+                n = need
+            self.epochs, self._target_steps = n, target
+        return self._target_steps
 
     def _raw_steps(self, epoch: int) -> list[list[list[int]]]:
         if epoch not in self._steps:
@@ -172,8 +196,8 @@ def _pad_steps(steps: list[list[list[int]]], target: int) -> list[list[list[int]
     return steps
 
 
-def make_mixing_sampler(mixing: str = "proportional", epochs: int | None = None):
-    """A picklable factory for `multi_dataset_batch_sampler` with the chosen mixing and planned epoch count."""
+def make_mixing_sampler(mixing: str = "proportional", epochs: int | None = None, max_steps: int | None = None):
+    """A picklable factory for `multi_dataset_batch_sampler` with the chosen mixing and planned epochs or steps."""
     import functools
 
-    return functools.partial(TaskMixingBatchSampler, mixing=mixing, epochs=epochs)
+    return functools.partial(TaskMixingBatchSampler, mixing=mixing, epochs=epochs, max_steps=max_steps)

@@ -24,6 +24,7 @@ import torch
 from sentence_transformers import SentenceTransformerTrainer
 from transformers import TrainerCallback
 
+from seaembed.progress import interactive
 from seaembed.train.checkpoints import (
     ExamplesSeenLog,
     checkpoint_step,
@@ -319,11 +320,11 @@ def prepare_run(config: TrainConfig, *, progress: bool = True) -> PreparedRun:
         prompts=prompts or None,
         batch_sampler=make_group_sampler,
         multi_dataset_batch_sampler=make_mixing_sampler(
-            config.mixing, epochs=None if config.max_steps else math.ceil(config.epochs)),
+            config.mixing, epochs=None if config.max_steps else math.ceil(config.epochs), max_steps=config.max_steps),
         dataloader_drop_last=False,
         dataloader_num_workers=config.dataloader_num_workers,
         report_to="none",
-        disable_tqdm=not progress,
+        disable_tqdm=not (progress and interactive()),  # in a log: the trainer prints a line per logging step
         ddp_backend=("gloo" if device == "cpu" else None) if world > 1 else None,
     )
     log = ExamplesSeenLog(out / log_name(rank))

@@ -74,3 +74,58 @@ def test_scheduler_lr_follows_the_warmup_ratio_of_the_planned_steps(tmp_path, ti
     assert expected[1] == 0 and expected[3] == pytest.approx(2e-3 / 3) and expected[4] == pytest.approx(1e-3)
     for k in range(1, 11):
         assert logged[k] == pytest.approx(expected[k], rel=1e-6, abs=1e-12), (k, logged, expected)
+
+
+def _sampler_of(trainer):
+    sampler = trainer.get_train_dataloader().batch_sampler
+    return getattr(sampler, "batch_sampler", sampler)
+
+
+def _epochs_seen(out: Path) -> dict[int, list[int]]:
+    by_epoch: dict[int, list[int]] = {}
+    for line in (out / "examples_seen.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        by_epoch.setdefault(r["epoch"], []).extend(r["ids"])
+    return by_epoch
+
+
+def test_three_epochs_plan_and_run_the_sum_of_their_batches(tmp_path, tiny_model_dir):
+    from seaembed.train.trainer import prepare_run
+
+    cfg = _load(tmp_path, tiny_model_dir, epochs=3, dup_every=12)
+    run = prepare_run(cfg, progress=False)
+    sampler = _sampler_of(run.trainer)
+    raw = [len(sampler._raw_steps(e)) for e in range(3)]
+    assert len(set(raw)) > 1  # the shuffles of this data and seed do give epochs of different lengths
+    per_epoch = []
+    for e in range(3):
+        sampler.set_epoch(e)
+        per_epoch.append(len(list(sampler)))
+    sampler.set_epoch(0)
+    run.trainer.train()
+    assert run.trainer.state.max_steps == sum(per_epoch)
+    assert run.trainer.state.global_step == sum(per_epoch)
+    seen = _epochs_seen(Path(cfg.output_dir))
+    assert sorted(seen) == [0, 1, 2]
+    for e in range(3):
+        assert Counter(seen[e]) == Counter(range(60)), f"epoch {e}: examples lost or repeated"
+
+
+def test_max_steps_over_several_epochs_plans_every_epoch_it_reaches(tmp_path, tiny_model_dir):
+    """max_steps reaching into epoch 2: epochs 0 and 1 each show every example exactly once."""
+    from seaembed.train.trainer import prepare_run
+
+    (tmp_path / "probe").mkdir()
+    probe = _sampler_of(prepare_run(_load(tmp_path / "probe", tiny_model_dir, epochs=3, dup_every=12),
+                                    progress=False).trainer)
+    raw = [len(probe._raw_steps(e)) for e in range(3)]
+    assert raw[0] < max(raw[1:])  # epoch 0 alone under-plans the later epochs
+    max_steps = 2 * max(raw) + 2
+    cfg = _load(tmp_path, tiny_model_dir, max_steps=max_steps, dup_every=12)
+    run = prepare_run(cfg, progress=False)
+    run.trainer.train()
+    assert run.trainer.state.global_step == max_steps
+    seen = _epochs_seen(Path(cfg.output_dir))
+    for e in (0, 1):
+        assert Counter(seen[e]) == Counter(range(60)), f"epoch {e}: examples lost or repeated"
+    assert len(seen[2]) == len(set(seen[2]))
