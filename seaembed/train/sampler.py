@@ -10,7 +10,9 @@ Built on sentence-transformers' sampler machinery (the trainer calls these throu
   round-robin. Unlike sentence-transformers' Proportional/RoundRobin samplers it keeps every batch the child samplers
   produce (those may yield more batches than their estimated length, or stop early), so every example is seen exactly
   once per epoch. Under DDP it emits the batches of one training step (one per process) from the same group and
-  makes each group's batch count a multiple of the world size by splitting batches, never by repeating examples.
+  makes each group's batch count a multiple of the world size by splitting batches, never by repeating examples
+  (a remainder that cannot be split, e.g. a one-row group under 2 processes, is left out of that epoch: see
+  `_split_to_multiple`).
 
 The order depends only on (seed, epoch), so a resumed run replays the same order and the trainer can skip the batches
 already consumed.
@@ -65,13 +67,26 @@ def _world() -> tuple[int, int]:
 
 
 def _split_to_multiple(batches: list[list[int]], multiple: int) -> list[list[int]]:
-    """Split the largest batches in two until the count is a multiple of `multiple` (no example added or lost)."""
+    """Bring the batch count to a multiple of `multiple` (the world size) without repeating an example.
+
+    The largest batches are split in two until the count divides. When every batch is down to one example and the
+    count still does not divide (a group with fewer examples than processes, or singletons forced by duplicate
+    texts), the last `count % multiple` one-example batches are left out of this epoch: no process waits for a
+    batch the others do not have, and no example is repeated. The batches come shuffled per epoch, so a group with
+    more examples than processes leaves out a different example each epoch; a group with fewer examples than
+    processes (e.g. one row under 2 processes) is never trained on, with a warning.
+    """
     batches = [list(b) for b in batches]
     while len(batches) % multiple:
         i = max(range(len(batches)), key=lambda j: len(batches[j]))
         if len(batches[i]) < 2:
-            raise ValueError(f"too few examples ({sum(map(len, batches))}) in a task group to give each of "
-                             f"{multiple} processes a batch; merge small groups or use fewer processes")
+            extra = len(batches) % multiple
+            left_out = [x for b in batches[len(batches) - extra:] for x in b]
+            batches = batches[: len(batches) - extra]
+            logger.warning("a task group's %d example(s) cannot be spread over %d processes without repeating one: "
+                           "example(s) %s left out of this epoch", sum(map(len, batches)) + len(left_out), multiple,
+                           left_out)
+            break
         b = batches.pop(i)
         half = (len(b) + 1) // 2
         batches[i:i] = [b[:half], b[half:]]

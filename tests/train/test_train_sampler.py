@@ -82,8 +82,35 @@ def test_world_size_steps_share_a_group_and_counts_divide():
 def test_split_to_multiple_keeps_every_index():
     out = _split_to_multiple([[1, 2, 3], [4, 5], [6]], 2)
     assert len(out) % 2 == 0 and sorted(i for b in out for i in b) == [1, 2, 3, 4, 5, 6]
-    with pytest.raises(ValueError, match="too few examples"):
-        _split_to_multiple([[1]], 2)
+    assert _split_to_multiple([[1]], 2) == []  # one example cannot feed 2 processes without repeating it
+    assert _split_to_multiple([[1], [2], [3]], 2) == [[1], [2]]  # singletons (duplicates): the remainder waits
+
+
+@pytest.mark.parametrize("mixing", ["proportional", "round_robin"])
+def test_world_size_two_with_groups_of_one_three_and_seven(mixing):
+    sizes = (1, 3, 7)
+    offsets = [0, 1, 4]
+    ds = [Dataset.from_dict({"query": [f"g{g} q{i}" for i in range(n)], "positive": [f"g{g} p{i}" for i in range(n)],
+                             "label": [-1] * n, "example_idx": [offsets[g] + i for i in range(n)]})
+          for g, n in enumerate(sizes)]
+    children = [make_group_sampler(d, batch_size=8, seed=5) for d in ds]
+    sampler = TaskMixingBatchSampler(ConcatDataset(ds), children, seed=5, mixing=mixing, world_size=2, epochs=3)
+    lengths = set()
+    for epoch in range(3):
+        sampler.set_epoch(epoch)
+        batches = list(sampler)
+        lengths.add(len(batches))
+        assert len(batches) == len(sampler) and len(batches) % 2 == 0  # both ranks get the same number of batches
+        assert all(batches)  # no empty batch for either rank
+        group = [0 if b[0] < 1 else 1 if b[0] < 4 else 2 for b in batches]
+        for k in range(0, len(batches), 2):
+            assert group[k] == group[k + 1]  # one step = one group on both ranks
+        seen = Counter(i for b in batches for i in b)
+        assert max(seen.values()) == 1  # nothing repeated
+        assert set(seen) == set(range(1, 11))  # groups of 3 and 7 split evenly: all seen; the one-row group left out
+    assert len(lengths) == 1
+    ranks = [batches[r::2] for r in range(2)]  # accelerate's BatchSamplerShard: batch k goes to rank k % 2
+    assert len(ranks[0]) == len(ranks[1])
 
 
 def test_every_epoch_has_the_same_number_of_batches():
