@@ -7,7 +7,8 @@ t = 0 is always evaluated (it is the base, and always feasible), so a choice alw
 A score is the mean, over a list of task directories, of each task's main metric as reported by the evaluation
 stage (`seaembed.evaluate.run.evaluate`). Each t is merged in memory into one working model (no model directory is
 written per t); finished grid points are kept in a small JSON file beside the output, so an interrupted search
-resumes where it stopped.
+resumes where it stopped. That file is keyed by the search's settings and by the content fingerprints of both
+parents (`seaembed.models.fingerprint`), so rows are reused only for the same weights, not merely the same paths.
 """
 
 from __future__ import annotations
@@ -167,6 +168,7 @@ def search_merge_weight(base: str | Path, tuned: Sequence[str | Path], *, out: s
     from seaembed.merge.merge_models import load_parents, merge_info, write_model_dir
     from seaembed.merge.report import plot_tradeoff, tradeoff_table
     from seaembed.merge.session import MergeSession
+    from seaembed.models.fingerprint import model_fingerprint
 
     if not domain_tasks or not general_tasks:
         raise SeaembedError("--t auto needs --domain-tasks and --general-tasks")
@@ -180,10 +182,12 @@ def search_merge_weight(base: str | Path, tuned: Sequence[str | Path], *, out: s
     out = Path(out)
     tuned = list(tuned)
     base_model, tuned_models = load_parents(base, tuned)
+    # the parents' content, not only their paths: a model retrained into the same path must not reuse old rows
+    parent_fingerprints = [model_fingerprint(base_model), [model_fingerprint(m) for m in tuned_models]]
     session = MergeSession(base_model, tuned_models, method=method, weights=weights, eps=eps,
                            base_name=str(base), tuned_names=[str(s) for s in tuned])
     del tuned_models
-    key_src = json.dumps([str(base), [str(s) for s in tuned], method, session.weights, eps, schedule.to_dict(),
+    key_src = json.dumps([str(base), [str(s) for s in tuned], parent_fingerprints, method, session.weights, eps, schedule.to_dict(),
                           [str(d) for d in domain_tasks], [str(d) for d in general_tasks]])
     cache_path = out.with_name(f".{out.name}.merge-search.json")
     rows = evaluate_grid(session, values, domain_tasks=domain_tasks, general_tasks=general_tasks, schedule=schedule,

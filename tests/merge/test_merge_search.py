@@ -179,3 +179,32 @@ def test_search_through_the_real_evaluation_stage(tmp_path, tiny_model_dir, mode
         assert set(r["tasks"]) == {"domain/tiny-clf", "general/tiny-bitext"}
     assert report["chosen_t"] in (0.0, 0.5, 1.0)
     assert (tmp_path / "m" / "merge_tradeoff.png").is_file()
+
+
+@pytest.mark.parametrize("retrained", [True, False])
+def test_resume_is_keyed_by_the_parents_weights_not_their_paths(tmp_path, tiny_model_dir, make_tuned, retrained):
+    import shutil
+
+    from sentence_transformers import SentenceTransformer
+
+    tuned = make_tuned(tiny_model_dir, tmp_path / "tuned", seed=1)
+    w_tuned = SentenceTransformer(str(tuned), device="cpu").state_dict()[KEY].clone()
+    base = SentenceTransformer(str(tiny_model_dir), device="cpu").state_dict()[KEY].clone()
+    out = tmp_path / "merged"
+    kwargs = dict(out=out, method="linear", domain_tasks=[tmp_path / "domain"], general_tasks=[tmp_path / "general"],
+                  grid="0,0.25,...,1", epsilon=0.5, show_progress=False)
+    with pytest.raises(KeyboardInterrupt):  # linear: f = t, so the search stops at t = 0.5 with 2 rows saved
+        search_merge_weight(tiny_model_dir, [tuned], evaluator=FakeEvaluator(base, w_tuned, fail_at=0.5), **kwargs)
+    cache = out.with_name(".merged.merge-search.json")
+    assert len(json.loads(cache.read_text())["rows"]) == 2
+    # "retrain" into the same path: new weights (retrained) or the same weights written again
+    shutil.rmtree(tuned)
+    make_tuned(tiny_model_dir, tuned, seed=2 if retrained else 1)
+    w_now = SentenceTransformer(str(tuned), device="cpu").state_dict()[KEY].clone()
+    assert torch.equal(w_now, w_tuned) != retrained
+    again = FakeEvaluator(base, w_now)
+    report = search_merge_weight(tiny_model_dir, [tuned], evaluator=again, **kwargs)
+    assert len(again.calls) == 2 * (5 if retrained else 3)  # stale rows re-evaluated; same weights: reused
+    assert [r["t"] for r in report["rows"]] == [0.0, 0.25, 0.5, 0.75, 1.0]
+    if retrained:  # every row now describes the new tuned model (the evaluator scores f = t for it)
+        assert [r["domain"] for r in report["rows"]] == pytest.approx([0.0, 0.25, 0.5, 0.75, 1.0], abs=1e-5)
