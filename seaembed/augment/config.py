@@ -175,6 +175,7 @@ class HardNegativesConfig(_Strict):
     fn_ratio: float | None = 0.95  # drop candidates scoring above fn_ratio x the positive's score
     exclude_same_label: bool = True
     exclude_same_group: bool = True
+    exclude_same_query_positives: bool = True  # the other known positives of the same (normalised) query
     tasks: list[str] = Field(default_factory=lambda: ["query-item", "query-category", "title-category",
                                                       "title-description", "review-item", "bitext"])
 

@@ -64,6 +64,20 @@ def _table(counter: dict[str, int], head: str) -> list[str]:
     return lines
 
 
+def hard_negatives_line(hn: dict) -> str:
+    """"hard negatives: N mined, M known positives of the same query excluded, false-negative rate X%" (and the
+    rate the same-query rule prevented, when the stats have it)."""
+    mined = sum(hn.get("mined", {}).values())
+    excluded = sum(hn.get("known_positives_excluded", {}).values())
+    line = (f"hard negatives: {mined:,} mined, {excluded:,} known positives of the same query excluded, "
+            f"false-negative rate {100 * hn.get('false_negative_rate', 0.0):.1f}%")
+    if "false_negative_rate_without_same_query_rule" in hn:
+        line += (f" (without the same-query rule: "
+                 f"{100 * hn['false_negative_rate_without_same_query_rule']:.1f}% of "
+                 f"{sum(hn.get('mined_without_same_query_rule', {}).values()):,})")
+    return line
+
+
 def render_markdown(report: dict, *, max_listed: int = 50) -> str:
     """A readable Markdown version of the report."""
     lines = ["# Training-data report", "", f"**{report['examples']:,} examples**, "
@@ -92,8 +106,10 @@ def render_markdown(report: dict, *, max_listed: int = 50) -> str:
             lines += ["", f"{name} length histogram: " + ", ".join(f"{k}: {v}" for k, v in s["histogram"].items() if v)]
     if "hard_negatives" in report:
         hn = report["hard_negatives"]
-        lines += ["", "## Hard-negative mining", "", "| task | candidates | mined | excluded | short rows |",
-                  "|---|---:|---:|---|---:|"]
+        lines += ["", "## Hard-negative mining", ""]
+        if hn.get("mined") is not None:
+            lines += [hard_negatives_line(hn), ""]
+        lines += ["| task | candidates | mined | excluded | short rows |", "|---|---:|---:|---|---:|"]
         for task, n in hn.get("candidates", {}).items():
             excl = ", ".join(f"{k} {v}" for k, v in hn.get("excluded", {}).get(task, {}).items()) or "-"
             lines.append(f"| {task} | {n:,} | {hn['mined'].get(task, 0):,} | {excl} | "
