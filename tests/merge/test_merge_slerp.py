@@ -12,9 +12,21 @@ from seaembed.merge.linear import lerp, linear_soup
 from seaembed.merge.slerp import slerp, slerp_coefficients
 
 
-def test_package_exports_the_function():
-    assert seaembed.merge.slerp is slerp
-    assert callable(seaembed.merge.slerp)
+def test_package_exports_work_and_do_not_import_torch():
+    import subprocess
+    import sys
+
+    # the exported names are the public functions and compute what they say (slerp: 45 degrees, unit norm)
+    assert set(seaembed.merge.__all__) == {"lerp", "linear_soup", "merge_models", "multislerp",
+                                           "search_merge_weight", "slerp"}
+    a, b = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])
+    half = torch.tensor([1.0, 1.0]) / math.sqrt(2)
+    assert torch.allclose(seaembed.merge.slerp(a, b, 0.5), half, atol=1e-6)
+    assert torch.allclose(seaembed.merge.lerp(a, b, 0.5), torch.tensor([0.5, 0.5]))
+    assert torch.allclose(seaembed.merge.multislerp([a, b], [0.5, 0.5]), half, atol=1e-5)
+    # the package docstring's promise: importing it does not import torch
+    code = "import sys, seaembed.merge; sys.exit(3 if 'torch' in sys.modules else 0)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
 def test_orthogonal_unit_vectors_midpoint_is_unit_45_degrees():
