@@ -198,6 +198,88 @@ def test_resume_after_kill_loses_and_repeats_nothing(tmp_path, tiny_model_dir):
     assert all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)  # and the same final model
 
 
+def _toy_batch():
+    """6 rows (query, positive, one hard negative) of 5-d inputs, class keys with same-class pairs split across the
+    two halves, and fingerprints with a positive duplicated across the halves (CAM rules (a) and (b) cross ranks)."""
+    gen = torch.Generator().manual_seed(0)
+    cols = [torch.randn(6, 5, generator=gen, dtype=torch.float64) for _ in range(3)]
+    keys = torch.tensor([0, 1, -1, 0, 1, -1])
+    fps = [torch.arange(6) + 100 * c for c in range(3)]
+    fps[1][4] = fps[1][1]  # row 4's positive is token-identical to row 1's
+    return cols, keys, fps
+
+
+def _toy_embedder():
+    torch.manual_seed(0)
+    return torch.nn.Linear(5, 4, dtype=torch.float64)
+
+
+def _gathered(loss, embedder, cols, keys, fps):
+    """Loss, gathered logits (query x candidate, padding rows removed), per-row losses, and parameter gradients."""
+    from seaembed.train.losses.cam_infonce import cos_sim
+
+    embs = [embedder(c) for c in cols]
+    batch = loss.prepare(embs, keys, fps)
+    rows = batch.rows
+    docs = batch.docs.view(batch.columns, rows, -1)[:, batch.valid].reshape(-1, batch.docs.shape[-1])
+    logits = cos_sim(batch.queries[batch.valid], docs) / loss.temperature
+    value = loss.row_losses(batch, 0, batch.local_rows).mean()
+    embedder.zero_grad()
+    value.backward()
+    return value.detach(), logits.detach(), [p.grad.clone() for p in embedder.parameters()]
+
+
+def _gather_worker(rank: int, world: int, port: int, out: str) -> None:
+    import torch.distributed as dist
+
+    from seaembed.train.losses import CAMInfoNCELoss
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    try:
+        cols, keys, fps = _toy_batch()
+        part = slice(3 * rank, 3 * rank + 3)
+        embedder = _toy_embedder()
+        loss = CAMInfoNCELoss(embedder, gather_across_devices=True)
+        value, logits, grads = _gathered(loss, embedder, [c[part] for c in cols], keys[part],
+                                         [f[part] for f in fps])
+        for g in grads:  # what DDP does with the gradients: average them over the processes
+            dist.all_reduce(g)
+            g /= world
+        values = [torch.zeros((), dtype=torch.float64) for _ in range(world)]
+        dist.all_gather(values, value)
+        torch.save({"values": values, "logits": logits, "grads": grads}, os.path.join(out, f"rank{rank}.pt"))
+    finally:
+        dist.destroy_process_group()
+
+
+def test_two_process_gather_equals_one_process_on_the_concatenated_batch(tmp_path):
+    """gloo, 2 processes of 3 rows each: the gathered logits and the (DDP-averaged) gradients are those of one
+    process computing the loss on all 6 rows, cross-process masking included."""
+    import torch.multiprocessing as mp
+
+    from seaembed.train.losses import CAMInfoNCELoss
+
+    mp.spawn(_gather_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
+    ranks = [torch.load(tmp_path / f"rank{r}.pt") for r in range(2)]
+
+    cols, keys, fps = _toy_batch()
+    embedder = _toy_embedder()
+    value, logits, grads = _gathered(CAMInfoNCELoss(embedder), embedder, cols, keys, fps)
+    for r, got in enumerate(ranks):
+        assert torch.allclose(got["logits"], logits, atol=1e-12), f"rank {r}: gathered logits differ"
+        for g_dist, g_one in zip(got["grads"], grads, strict=True):
+            assert g_one.abs().max() > 1e-3
+            assert torch.allclose(g_dist, g_one, atol=1e-10), f"rank {r}: gradients differ"
+    # the per-process losses are the means of their own rows; their mean is the one-process loss
+    assert torch.allclose(sum(ranks[0]["values"]) / 2, value, atol=1e-12)
+    # and masking matters here: without gathering each process would see only its own 3 rows
+    local = CAMInfoNCELoss(embedder)
+    _, local_logits, _ = _gathered(local, embedder, [c[:3] for c in cols], keys[:3], [f[:3] for f in fps])
+    assert local_logits.shape != logits.shape
+
+
 def test_two_processes_gather_negatives(tmp_path, tiny_model_dir):
     cfg = _config(tmp_path, tiny_model_dir, max_steps=3, dev_file=None, checkpoint_steps=100)
     torchrun = VENV_BIN / "torchrun"
