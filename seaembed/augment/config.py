@@ -55,6 +55,17 @@ class LabelledSource(SourceFile):
 
     task: str = "classification"
     label_names: dict[str, str] = Field(default_factory=dict)
+    # a label space shared with other sources: the row's label (its class key) becomes "<label_space>:<name>", the
+    # name being `label_map[label]` (default: the label itself), so e.g. SmSA "positive" and Wisesight "pos" are
+    # one class; `label_names` still gives the positive's text
+    label_space: str | None = None
+    label_map: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _space(self) -> LabelledSource:
+        if self.label_map and not self.label_space:
+            raise ValueError("label_map needs label_space (the name of the shared label space it maps into)")
+        return self
 
 
 class RelevanceSource(SourceFile):
@@ -80,6 +91,19 @@ class Sources(_Strict):
     relevance: list[RelevanceSource] = Field(default_factory=list)
     parallel: list[ParallelSource] = Field(default_factory=list)
     reviews: list[ReviewSource] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_task_per_label_space(self) -> Sources:
+        # a class key is (task, label): sources of one label space must share their task to share classes
+        tasks: dict[str, set[str]] = {}
+        for src in self.labelled:
+            if src.label_space:
+                tasks.setdefault(src.label_space, set()).add(src.task)
+        for space, ts in tasks.items():
+            if len(ts) > 1:
+                raise ValueError(f"labelled: the sources of label_space '{space}' have different tasks "
+                                 f"{sorted(ts)}; give them one task, or their labels are not one class")
+        return self
 
 
 PAIR_RULES = ("title-category", "title-description", "query-category", "query-item", "review-item", "bitext",

@@ -177,6 +177,8 @@ def read_sources(cfg: DataConfig, base: Path | None = None, drops: DropLog | Non
                             label_text=src.label_names.get(label), source=name, where=f"{rec.path}:{rec.line}")
         rows = _convert(src, base, ["text", "label"], drops, errs, labelled)
         check_label_names(rows, src.label_names, resolve_path(src.path, base))
+        if src.label_space:
+            apply_label_space(rows, src.label_space, src.label_map, resolve_path(src.path, base))
         data.labelled += rows
 
     for src in s.relevance:
@@ -235,6 +237,21 @@ def check_label_names(rows: list[Labelled], label_names: dict[str, str], path: P
     if unused:
         raise InputError(path, f"label {unused[0]!r} is named in label_names but no row carries it (labels in the "
                          f"file: {_labels(first)})", field="label_names")
+
+
+def apply_label_space(rows: list[Labelled], space: str, label_map: dict[str, str], path: Path) -> None:
+    """Give each row the shared label "<space>:<name>" (name = `label_map[label]`, default the label itself), so
+    sources mapped into one label space share class keys; the positive's text does not change. A `label_map` entry for a label no row carries is an
+    error, as for `label_names`."""
+    seen = {r.label for r in rows}
+    unused = [lab for lab in label_map if lab not in seen]
+    if unused:
+        raise InputError(path, f"label {unused[0]!r} is in label_map but no row carries it (labels in the file: "
+                         f"{_labels(seen)})", field="label_map")
+    for r in rows:
+        # the positive's text stays the source's own (its label_names entry, else its label)
+        r.label_text = r.label_text or r.label
+        r.label = f"{space}:{label_map.get(r.label, r.label)}"
 
 
 def _labels(labels: Iterable[str]) -> str:

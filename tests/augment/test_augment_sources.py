@@ -116,3 +116,56 @@ def test_the_default_run_names_exactly_the_labels_of_the_bundled_sample():
     data = read_sources(cfg, base, DropLog())  # raises if a label has no name or a name no label
     stars = {r.label: r.label_text for r in data.labelled if r.source == "shopee-ph-rating"}
     assert stars["1"].startswith("1-star") and stars["5"].startswith("5-star") and len(stars) == 5
+
+
+def _two_sentiment_sources(tmp_path, **wisesight):
+    (tmp_path / "smsa.jsonl").write_text('{"text": "bagus sekali", "label": "positive"}\n'
+                                         '{"text": "jelek", "label": "negative"}\n', encoding="utf-8")
+    (tmp_path / "wise.jsonl").write_text('{"text": "ดีมาก", "label": "pos"}\n{"text": "แย่", "label": "neg"}\n'
+                                         '{"text": "ไหม", "label": "q"}\n', encoding="utf-8")
+    return DataConfig.model_validate({"langid": {"enabled": False}, "sources": {"labelled": [
+        {"path": "smsa.jsonl", "lang": "id", "name": "smsa", "label_space": "sentiment"},
+        {"path": "wise.jsonl", "lang": "th", "name": "wise",
+         "label_names": {"pos": "positive sentiment", "neg": "negative sentiment", "q": "a question"},
+         "label_space": "sentiment", "label_map": {"pos": "positive", "neg": "negative"}, **wisesight}]}})
+
+
+def test_sources_mapped_to_one_label_space_share_class_keys_and_cam_masks_them_as_one_class(tmp_path, tiny_model):
+    import torch
+
+    from seaembed.augment.pairs import labelled
+    from seaembed.train.class_keys import ClassKeys
+    from seaembed.train.losses import CAMInfoNCELoss
+
+    rows = labelled(read_sources(_two_sentiment_sources(tmp_path), tmp_path, DropLog()).labelled)
+    by = {(r.source, r.query): r for r in rows}
+    smsa_pos, wise_pos = by[("smsa", "bagus sekali")], by[("wise", "ดีมาก")]
+    assert smsa_pos.positive == "positive" and wise_pos.positive == "positive sentiment"  # the names stay readable
+    keys = ClassKeys()
+    k = {(r.source, r.query): keys.key(r.task, r.label) for r in rows}
+    assert k[("smsa", "bagus sekali")] == k[("wise", "ดีมาก")] >= 0
+    assert k[("smsa", "jelek")] == k[("wise", "แย่")] != k[("smsa", "bagus sekali")]
+    assert wise_pos.label == "sentiment:positive" and by[("wise", "ไหม")].label == "sentiment:q"
+
+    # CAM: in a batch of the two "positive" rows, each row's in-batch candidate (the other's positive) is masked
+    feats = [tiny_model.preprocess([smsa_pos.query, wise_pos.query]),
+             tiny_model.preprocess([smsa_pos.positive, wise_pos.positive])]
+    loss = CAMInfoNCELoss(tiny_model, mask_duplicate_positive=False)
+    loss(feats, torch.tensor([k[("smsa", "bagus sekali")], k[("wise", "ดีมาก")]]))
+    assert loss.last_stats["masked"] == 2
+    loss(feats, torch.tensor([k[("smsa", "bagus sekali")], k[("smsa", "jelek")]]))  # different classes
+    assert loss.last_stats["masked"] == 0
+
+
+def test_label_space_errors(tmp_path):
+    from seaembed.config import validate
+    from seaembed.errors import ConfigError
+
+    with pytest.raises(InputError, match=r"wise.jsonl: field 'label_map': label 'neutral' is in label_map but no row"):
+        read_sources(_two_sentiment_sources(tmp_path, label_map={"pos": "positive", "neutral": "neutral"}),
+                     tmp_path, DropLog())
+    with pytest.raises(ConfigError, match="label_space 'sentiment' have different tasks"):
+        validate(DataConfig, {"sources": {"labelled": [{"path": "a", "label_space": "sentiment"},
+                                                       {"path": "b", "label_space": "sentiment", "task": "topic"}]}})
+    with pytest.raises(ConfigError, match="label_map needs label_space"):
+        validate(DataConfig, {"sources": {"labelled": [{"path": "a", "label_map": {"pos": "positive"}}]}})
