@@ -55,7 +55,8 @@ def timed(fn, repeats: int = 2) -> float:
 
 def ensure_export(model: str, fmt: str, export_dir: str | None) -> Path:
     """An export of `model` in `fmt`, cached under $SEAEMBED_HOME/bench/ (or the given directory)."""
-    from seaembed.serve.export import export, read_export_meta
+    from seaembed.engine.export_meta import read_export_meta
+    from seaembed.export.export import export
 
     if export_dir:
         return Path(export_dir)
@@ -82,10 +83,10 @@ def openvino_available() -> bool:
 
 def raw_throughput(model: str, exports: dict[str, Path], texts: list[str], threads: int | None) -> tuple[dict, dict]:
     """texts/s and tokens/s of each path, plus the engines for reuse. `exports`: int8 engine name -> export dir."""
-    from seaembed.serve.backends import create_backend
-    from seaembed.serve.engine import Engine
-    from seaembed.serve.export import backend_for_format
-    from seaembed.serve.loading import load_sentence_transformer
+    from seaembed.engine.backends import create_backend
+    from seaembed.engine.batching import Engine
+    from seaembed.engine.export_meta import backend_for_format
+    from seaembed.engine.loading import load_sentence_transformer
 
     st = load_sentence_transformer(model)
     engines = {"torch-fp32": Engine(create_backend("torch", model, threads=threads)),
@@ -284,7 +285,7 @@ def main() -> None:
         engines.pop(name).close()
     levels = [1, 8, 32]
     server: dict[str, dict] = {}
-    from seaembed.serve.export import backend_for_format
+    from seaembed.engine.export_meta import backend_for_format
 
     for name, path in exports.items():
         server[name] = {}

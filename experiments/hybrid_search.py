@@ -1,5 +1,5 @@
 """Dense vs BM25 vs hybrid retrieval (five fusion methods), through the evaluation stage's tasks, metrics and BM25
-tokeniser and the serving stage's own search code (`SearchIndex.search`, `seaembed.serve.fusion`).
+tokeniser and the serving stage's own search code (`SearchIndex.search`, `seaembed.search.fusion`).
 
 Tasks:
 - `multilingual-product-search` (shipped): 200 shopper queries in 8 languages, 722 products;
@@ -21,10 +21,10 @@ Tasks:
   other tasks), its leave-one-task-out alpha comes from the two tasks other than both title tasks, and
   nothing is tuned on its test half.
 
-Every system runs through the per-index tuning's code (`seaembed.serve.tune_fusion`: an in-memory `SearchIndex`,
+Every system runs through the per-index tuning's code (`seaembed.search.tune_fusion`: an in-memory `SearchIndex`,
 flat faiss + the index's BM25, k1 1.5, b 0.75), exactly as `seaembed serve` answers `/search` with k=10: dense,
 bm25, and hybrid over the top 100 of each side with `rrf`, and `wrrf`, `weighted`, `zscore` and `bounded` fusion
-at dense weights 0, 0.05, ..., 1 (seaembed/serve/fusion.py).
+at dense weights 0, 0.05, ..., 1 (seaembed/search/fusion.py).
 
 Each task's queries are split in two: the even positions (`dev`) choose, the odd positions (`test`) report.
 - `fixed` alpha: one dense weight per fusion method for the three voting tasks (not the typo copy), the one with
@@ -62,7 +62,7 @@ sys.path.insert(0, str(ROOT))
 
 from seaembed.atomic import write_json, write_jsonl, write_results, write_text  # noqa: E402
 from seaembed.pipeline.config import DEFAULT_TUNE_ON  # noqa: E402
-from seaembed.serve.tune_fusion import (  # noqa: E402
+from seaembed.search.tune_fusion import (  # noqa: E402
     GRID,
     K,
     choose_alpha,
@@ -261,7 +261,7 @@ def evaluate_task(task_dir: Path, encoder, max_queries: int | None, *, select: b
     task takes part in choosing the fixed alpha and method; `group`: tasks sharing their queries (none of them
     chooses a leave-one-task-out alpha for another)."""
     from seaembed.evaluate.tasks import load_task
-    from seaembed.serve.fusion import DEFAULT_ALPHA, DEFAULT_FUSION
+    from seaembed.search.fusion import DEFAULT_ALPHA, DEFAULT_FUSION
 
     task = load_task(task_dir)
     qids = sorted(task.qrels)
@@ -313,14 +313,14 @@ def per_index_tuning(results: list[dict], half: str) -> dict:
     """What the pipeline's index stage does (`tune_fusion` on its default `tune_on` tasks, default fusion), on the
     per-query scores measured here: `half` "dev" (dev halves only: the test halves stay clean) or "qids" (all
     queries, what `seaembed run` stores for this model)."""
-    from seaembed.serve.fusion import DEFAULT_FUSION
+    from seaembed.search.fusion import DEFAULT_FUSION
 
     runs = [(r["task"], "", r["per_query"], r[half]) for r in results if r["task"] in PIPELINE_TASKS]
     return tuning_from_scores(DEFAULT_FUSION, ALPHAS, runs).to_dict()
 
 
 def summarise(results: list[dict]) -> dict:
-    from seaembed.serve.fusion import DEFAULT_ALPHA, DEFAULT_FUSION
+    from seaembed.search.fusion import DEFAULT_ALPHA, DEFAULT_FUSION
 
     selection = [r for r in results if r["select"]]
     fixed = {f: fixed_alpha(f, selection) for f in FAMILIES}
@@ -436,7 +436,7 @@ def render(report: dict) -> str:
              "each side fused). Queries split in two per task: even positions (`dev`) choose, odd positions (`test`)"
              f" report. Run: `.venv/bin/python experiments/hybrid_search.py{report.get('args', '')}` "
              f"({report['seconds']:.0f} s on this machine, embeddings from the evaluation stage's cache).", "",
-             "Methods (seaembed/serve/fusion.py): `rrf` (k 60), `wrrf` (weighted RRF), `weighted` (min-max convex "
+             "Methods (seaembed/search/fusion.py): `rrf` (k 60), `wrrf` (weighted RRF), `weighted` (min-max convex "
              "combination), `zscore` (z-score convex combination), `bounded` (min-max cosine + BM25 / the query's "
              "BM25 upper bound); alpha is the dense weight, grid 0 to 1 in steps of 0.05 (1: dense search; 0: BM25 "
              "search, the candidates it does not match after it in dense order). `fixed alpha`: one dense weight "
@@ -444,7 +444,7 @@ def render(report: dict) -> str:
              "(a shipped default; the typo task shares its queries with the title task and does not vote); "
              "`tuned`: chosen on that task's dev half alone; leave-one-task-out: chosen on the dev halves of the "
              "voting tasks other than this one and its typo sibling. **Per-index tuning**: "
-             "`seaembed.serve.tune_fusion` as the pipeline's index stage runs it (default fusion, its default "
+             "`seaembed.search.tune_fusion` as the pipeline's index stage runs it (default fusion, its default "
              f"`tune_on` tasks {', '.join(PIPELINE_TASKS)}), here on their dev halves only, so every test half "
              "stays clean (the two title tasks are not tuned on at all).", "",
              "Fixed dense weight per method (best mean dev gain over the better single system): "

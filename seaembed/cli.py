@@ -24,10 +24,12 @@ app = typer.Typer(
 def _register() -> None:
     from seaembed.augment.cli import data_app
     from seaembed.evaluate.cli import eval_app
+    from seaembed.export.cli import export_command
     from seaembed.merge.cli import merge_command
     from seaembed.models.cli import encode_command, model_app
     from seaembed.pipeline.cli import run_command
-    from seaembed.serve.cli import export_command, index_command, serve_command
+    from seaembed.search.cli import index_command
+    from seaembed.serve.cli import serve_command
     from seaembed.train.cli import train_command
 
     app.add_typer(model_app, name="model")

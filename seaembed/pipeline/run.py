@@ -99,7 +99,7 @@ def run_pipeline(cfg: RunConfig, base: Path, out: str | Path, *, log=print) -> d
     general = resolve_tasks(cfg.eval.general_tasks, base)
     tune_on = resolve_tasks(cfg.index.tune_on, base) if cfg.index.enabled else []
     if tune_on:  # a non-retrieval task fails now, not after training
-        from seaembed.serve.tune_fusion import load_retrieval_tasks
+        from seaembed.search.tune_fusion import load_retrieval_tasks
 
         load_retrieval_tasks(tune_on)
 
@@ -178,7 +178,7 @@ def run_pipeline(cfg: RunConfig, base: Path, out: str | Path, *, log=print) -> d
     # 5. export
     for fmt in cfg.export.formats:
         def export_fn(fmt: str = fmt) -> StageResult:
-            from seaembed.serve.export import export
+            from seaembed.export.export import export
 
             target = out / "export" / fmt
             export(final, fmt, target)
@@ -194,7 +194,7 @@ def run_pipeline(cfg: RunConfig, base: Path, out: str | Path, *, log=print) -> d
         def index_fn() -> StageResult:
             import json
 
-            from seaembed.serve.index import build_index
+            from seaembed.search.index import build_index
 
             target = out / "index"
             # the tuning tasks go through the evaluation stage's embedding cache (tune_with=final)

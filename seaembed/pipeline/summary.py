@@ -29,7 +29,7 @@ def showcase(model_dir: str | Path, index_dir: str | Path, queries: list[str], k
     """Search the built index with each query (dense, query prompt) and format the top hits with their language."""
     from seaembed.models import load_model
     from seaembed.models.encode import encode
-    from seaembed.serve.search_index import SearchIndex
+    from seaembed.search.search_index import SearchIndex
 
     index = SearchIndex.load(index_dir)
     vectors = encode(load_model(str(model_dir)), queries, prompt="query")

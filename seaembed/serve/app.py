@@ -20,7 +20,7 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
-from seaembed.serve.engine import Engine, EngineClosed
+from seaembed.engine.batching import Engine, EngineClosed
 from seaembed.serve.errors import APIError, install_handlers
 from seaembed.serve.metrics import ServerMetrics
 

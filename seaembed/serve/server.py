@@ -7,26 +7,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from seaembed.engine.export_meta import resolve_backend
 from seaembed.errors import ConfigError
-from seaembed.serve.export import EXPORT_META, backend_for_format, read_export_meta
 
 log = logging.getLogger(__name__)
-
-
-def resolve_backend(model: str, backend: str) -> str:
-    """`auto` means the export's own backend (onnx or openvino) for a `seaembed export` directory, else torch."""
-    fmt = read_export_meta(model).get("format", "onnx") if (Path(model) / EXPORT_META).is_file() else None
-    if backend == "auto":
-        return backend_for_format(fmt) if fmt else "torch"
-    if backend in ("onnx", "openvino"):
-        if fmt is None:
-            wanted = "onnx-int8" if backend == "onnx" else "openvino-int8"
-            raise ConfigError(f"--backend {backend} needs a `seaembed export` directory; {model} is not one "
-                              f"(run: seaembed export --model {model} --format {wanted} --out DIR)")
-        if backend_for_format(fmt) != backend:
-            raise ConfigError(f"{model} is a {fmt} export: serve it with --backend {backend_for_format(fmt)} "
-                              "(or --backend auto)")
-    return backend
 
 
 @dataclass
@@ -51,10 +35,10 @@ class ServeOptions:
 
 def build_app(opts: ServeOptions):
     """The FastAPI app for `opts` (loads the model and the index)."""
+    from seaembed.engine.backends import create_backend
+    from seaembed.engine.batching import BatchingConfig, Engine
+    from seaembed.search.search_index import SearchIndex
     from seaembed.serve.app import INPUT_TYPES, ServerSettings, create_app
-    from seaembed.serve.backends import create_backend
-    from seaembed.serve.engine import BatchingConfig, Engine
-    from seaembed.serve.search_index import SearchIndex
 
     if opts.default_input_type not in INPUT_TYPES:
         raise ConfigError(f"--default-input-type must be one of {', '.join(INPUT_TYPES)}")

@@ -13,7 +13,7 @@ KEY = "s3cret"
 
 @pytest.fixture(scope="module")
 def engine(onnx_backend):
-    from seaembed.serve.engine import BatchingConfig, Engine
+    from seaembed.engine.batching import BatchingConfig, Engine
 
     engine = Engine(onnx_backend, BatchingConfig(max_wait_ms=1))
     yield engine
@@ -23,7 +23,7 @@ def engine(onnx_backend):
 @pytest.fixture(scope="module")
 def client(engine, index_dir):
     from seaembed.serve.app import ServerSettings, create_app
-    from seaembed.serve.search_index import SearchIndex
+    from seaembed.search.search_index import SearchIndex
 
     settings = ServerSettings(model_name="tiny", api_key=KEY, max_inputs=4, max_chars=50)
     app = create_app(engine, SearchIndex.load(index_dir), settings, close_engine_on_shutdown=False)
@@ -170,7 +170,7 @@ def test_health_metrics_page_and_unknown_route(client):
 def test_backend_resolution_and_loopback_only_load(tiny_model_dir, onnx_dir):
     from seaembed.errors import ConfigError
     from seaembed.serve.loadgen import check_loopback
-    from seaembed.serve.server import resolve_backend
+    from seaembed.engine.export_meta import resolve_backend
 
     assert resolve_backend(str(onnx_dir), "auto") == "onnx"
     assert resolve_backend(str(tiny_model_dir), "auto") == "torch"

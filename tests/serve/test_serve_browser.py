@@ -21,9 +21,9 @@ pytestmark = [pytest.mark.browser,
 
 def _serve(model_dir, index_dir, backend="onnx"):
     from seaembed.serve.app import ServerSettings, create_app
-    from seaembed.serve.backends import create_backend
-    from seaembed.serve.engine import Engine
-    from seaembed.serve.search_index import SearchIndex
+    from seaembed.engine.backends import create_backend
+    from seaembed.engine.batching import Engine
+    from seaembed.search.search_index import SearchIndex
     from seaembed.serve.server import BackgroundServer
 
     engine = Engine(create_backend(backend, model_dir))
@@ -68,7 +68,7 @@ def test_search_page_shows_results(onnx_dir, index_dir, tmp_path):
 @pytest.mark.integration
 def test_search_page_with_packaged_model_and_sample_catalog(tmp_path):
     from seaembed.samples import sample_path
-    from seaembed.serve.index import build_index
+    from seaembed.search.index import build_index
 
     catalog = sample_path("catalog.jsonl")
     update = os.environ.get("SEAEMBED_UPDATE_SCREENSHOT") == "1"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from seaembed.errors import ConfigError, InputError
-from seaembed.serve.fusion import resolve_alpha
-from seaembed.serve.tune_fusion import GRID, FusionTuning, choose_alpha, tune_fusion
+from seaembed.search.fusion import resolve_alpha
+from seaembed.search.tune_fusion import GRID, FusionTuning, choose_alpha, tune_fusion
 
 # Words in the tiny model's vocabulary (seaembed.testing.TINY_CORPUS), so its embeddings can tell them apart.
 KNOWN = ["sepatu", "lari", "tas", "ransel", "kaos", "polos", "katun", "hitam", "samsung", "iphone", "xiaomi",
@@ -96,8 +96,8 @@ def test_two_tasks_mean_and_other_fusions(tiny_model_dir, lexical_task, dense_ta
 
 
 def test_index_tune_on_writes_alpha_and_tuning(tiny_model_dir, catalog_file, lexical_task, tmp_path):
-    from seaembed.serve.index import build_index
-    from seaembed.serve.search_index import SearchIndex
+    from seaembed.search.index import build_index
+    from seaembed.search.search_index import SearchIndex
 
     out = build_index(str(tiny_model_dir), catalog_file, tmp_path / "idx", tune_on=[lexical_task],
                       show_progress=False)
@@ -116,7 +116,7 @@ def test_index_tune_on_writes_alpha_and_tuning(tiny_model_dir, catalog_file, lex
 
 def test_index_tune_on_errors_come_before_embedding(tiny_model_dir, catalog_file, lexical_task, tmp_path):
     from seaembed.samples import sample_path
-    from seaembed.serve.index import build_index
+    from seaembed.search.index import build_index
 
     with pytest.raises(InputError, match="fusion tuning needs retrieval tasks"):
         build_index(str(tiny_model_dir), catalog_file, tmp_path / "a", tune_on=[sample_path("tasks/talpco-bitext")])

@@ -8,7 +8,7 @@ model and settings skips the chunks already done. The finished index directory i
     OUT/embeddings.npy    the vectors (exact filtered search, hybrid re-scoring)
     OUT/metadata.jsonl    one row per item: id + the catalog fields (title, category, price, lang, ...)
     OUT/bm25/             bm25s index over the same texts (seaembed.evaluate.bm25 tokeniser)
-    OUT/fusion_tuning.json  with --tune-on: the alpha grid measured on those tasks (seaembed.serve.tune_fusion)
+    OUT/fusion_tuning.json  with --tune-on: the alpha grid measured on those tasks (seaembed.search.tune_fusion)
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from typing import Any
 import numpy as np
 
 from seaembed.atomic import atomic_dir, atomic_path, write_json, write_jsonl
+from seaembed.engine.batching import Engine
 from seaembed.errors import ConfigError
-from seaembed.serve.catalog import Catalog, read_catalog
-from seaembed.serve.engine import Engine
-from seaembed.serve.fusion import DEFAULT_FUSION, resolve_alpha
-from seaembed.serve.search_index import SearchIndex
+from seaembed.search.catalog import Catalog, read_catalog
+from seaembed.search.fusion import DEFAULT_FUSION, resolve_alpha
+from seaembed.search.search_index import SearchIndex, bm25_retriever
 
 log = logging.getLogger(__name__)
 INDEX_VERSION = 1
@@ -74,16 +74,6 @@ def embed_in_chunks(engine: Engine, texts: list[str], work: Path, fingerprint: d
     return np.concatenate([np.load(work / f"chunk_{c:06d}.npy") for c in range(n_chunks)])
 
 
-def bm25_retriever(texts: list[str]):
-    """The index's BM25 (bm25s, Lucene BM25, k1=1.5, b=0.75) over `texts`, in memory.
-
-    The query side does not know its language, so documents are analysed the same way (no per-language
-    stemming); Thai segmentation and Khmer/Burmese bigrams depend on the script, not on a language tag."""
-    from seaembed.evaluate.bm25 import BM25Retriever
-
-    return BM25Retriever(k1=1.5, b=0.75, method="lucene").index(texts, None)
-
-
 def build_bm25(texts: list[str], langs: list[str | None], out: Path) -> None:
     """`bm25_retriever(texts)` saved to `out` (`langs` is not used: see `bm25_retriever`)."""
     del langs
@@ -99,14 +89,14 @@ def build_index(model: str, catalog_path: str | Path, out: str | Path, *, engine
     hybrid search defaults stored in index.json (alpha None: the method's `DEFAULT_ALPHA`).
 
     `tune_on`: retrieval task directories; after embedding the catalog, `fusion`'s alpha is chosen on them
-    (`seaembed.serve.tune_fusion`) and stored in index.json, with the measurements in `fusion_tuning.json`.
+    (`seaembed.search.tune_fusion`) and stored in index.json, with the measurements in `fusion_tuning.json`.
     They are embedded with the index's own engine, or with `tune_with` (a model source or `Encoder`, which uses
     the evaluation stage's embedding cache) when given."""
-    from seaembed.serve import faiss_index
+    from seaembed.search import faiss_index
 
     tasks = []
     if tune_on:  # check everything before the (long) catalog embedding
-        from seaembed.serve.tune_fusion import load_retrieval_tasks
+        from seaembed.search.tune_fusion import load_retrieval_tasks
 
         if alpha is not None:
             raise ConfigError("give an alpha or tasks to tune it on, not both")
@@ -122,7 +112,7 @@ def build_index(model: str, catalog_path: str | Path, out: str | Path, *, engine
     chosen = faiss_index.choose_kind(len(catalog.ids), kind)
     own_engine = engine is None
     if engine is None:
-        from seaembed.serve.backends import create_backend
+        from seaembed.engine.backends import create_backend
 
         engine = Engine(create_backend(backend, model))
     try:
@@ -134,7 +124,7 @@ def build_index(model: str, catalog_path: str | Path, out: str | Path, *, engine
                                   show_progress=show_progress)
         tuning = None
         if tasks:
-            from seaembed.serve.tune_fusion import tune_fusion
+            from seaembed.search.tune_fusion import tune_fusion
 
             tuning = tune_fusion(engine if tune_with is None else tune_with, tasks, fusion=fusion)
             alpha = tuning.alpha

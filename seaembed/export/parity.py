@@ -22,7 +22,7 @@ class RetrievalTask:
 
 def builtin_task() -> RetrievalTask:
     """The small multilingual product-search task shipped in `parity_data`."""
-    from seaembed.serve.parity_data import retrieval_task
+    from seaembed.export.parity_data import retrieval_task
 
     queries, corpus, rel = retrieval_task()
     return RetrievalTask("builtin-sea-products", queries, corpus, [{r: 1.0} for r in rel])

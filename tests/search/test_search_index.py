@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from seaembed.errors import InputError
-from seaembed.serve.fusion import DEFAULT_FUSION, FUSIONS
-from seaembed.serve.search_index import Filters, SearchIndex
+from seaembed.search.fusion import DEFAULT_FUSION, FUSIONS
+from seaembed.search.search_index import Filters, SearchIndex
 
 
 class CountingBackend:
@@ -31,7 +31,7 @@ class CountingBackend:
 
 
 def _engine(backend):
-    from seaembed.serve.engine import BatchingConfig, Engine
+    from seaembed.engine.batching import BatchingConfig, Engine
 
     return Engine(backend, BatchingConfig(max_batch_tokens=10_000, max_wait_ms=0))
 
@@ -49,8 +49,8 @@ def test_index_files_and_search_agree_with_brute_force(index_dir, onnx_backend):
 
 
 def test_resume_skips_finished_chunks(tiny_model_dir, catalog_file, tmp_path):
-    from seaembed.serve.backends import create_backend
-    from seaembed.serve.index import build_index
+    from seaembed.engine.backends import create_backend
+    from seaembed.search.index import build_index
 
     inner = create_backend("torch", tiny_model_dir)
     out = tmp_path / "idx"
@@ -75,8 +75,8 @@ def test_resume_skips_finished_chunks(tiny_model_dir, catalog_file, tmp_path):
 
 
 def test_changed_catalog_restarts_instead_of_mixing(tiny_model_dir, catalog_file, tmp_path):
-    from seaembed.serve.backends import create_backend
-    from seaembed.serve.index import embed_in_chunks
+    from seaembed.engine.backends import create_backend
+    from seaembed.search.index import embed_in_chunks
 
     backend = CountingBackend(create_backend("torch", tiny_model_dir))
     engine = _engine(backend)
@@ -89,7 +89,7 @@ def test_changed_catalog_restarts_instead_of_mixing(tiny_model_dir, catalog_file
 
 @pytest.mark.parametrize("kind", ["hnsw", "ivfpq"])
 def test_other_faiss_kinds_find_the_exact_neighbour(kind):
-    from seaembed.serve import faiss_index
+    from seaembed.search import faiss_index
 
     rng = np.random.default_rng(0)
     vecs = rng.normal(size=(600, 32)).astype(np.float32)
@@ -103,7 +103,7 @@ def test_other_faiss_kinds_find_the_exact_neighbour(kind):
 
 
 def test_choose_kind_by_size():
-    from seaembed.serve.faiss_index import choose_kind
+    from seaembed.search.faiss_index import choose_kind
 
     assert choose_kind(1_000) == "flat" and choose_kind(200_000) == "hnsw" and choose_kind(5_000_000) == "ivfpq"
     assert choose_kind(10, "hnsw") == "hnsw"
@@ -161,7 +161,7 @@ def test_fusion_defaults_from_index_json(index_dir, onnx_backend, tmp_path):
 
 
 def test_bad_catalogs_name_file_line_and_field(tiny_model_dir, tmp_path):
-    from seaembed.serve.catalog import read_catalog
+    from seaembed.search.catalog import read_catalog
 
     bad_price = tmp_path / "a.jsonl"
     bad_price.write_text('{"title": "x", "price": 1}\n{"title": "y", "price": "cheap"}\n')

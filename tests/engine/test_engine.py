@@ -8,8 +8,8 @@ import threading
 import numpy as np
 import pytest
 
-from seaembed.serve.backends.base import Backend
-from seaembed.serve.engine import BatchingConfig, Engine, EngineClosed, plan_batches
+from seaembed.engine.backends.base import Backend
+from seaembed.engine.batching import BatchingConfig, Engine, EngineClosed, plan_batches
 
 
 class RecordingBackend(Backend):

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from seaembed.errors import ConfigError, InputError
-from seaembed.serve.fusion import DEFAULT_FUSION, FUSIONS
+from seaembed.search.fusion import DEFAULT_FUSION, FUSIONS
 
 K = 10  # nDCG@10 at k=10: the index fuses the top max(100, 5k) = 100 of each side, as the server does for k=10
 GRID: tuple[float, ...] = tuple(round(i * 0.05, 2) for i in range(21))  # 0.0 (BM25 only) ... 1.0 (dense only)
@@ -126,9 +126,8 @@ def load_retrieval_tasks(task_dirs: Iterable[Any]) -> list:
 
 def in_memory_index(doc_ids: list[str], texts: list[str], vectors: np.ndarray):
     """A `SearchIndex` over `texts` built the way `seaembed index` builds one (flat faiss, the same BM25)."""
-    from seaembed.serve import faiss_index
-    from seaembed.serve.index import bm25_retriever
-    from seaembed.serve.search_index import SearchIndex
+    from seaembed.search import faiss_index
+    from seaembed.search.search_index import SearchIndex, bm25_retriever
 
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     info = {"kind": "flat", "size": len(doc_ids), "dim": int(vectors.shape[1])}

@@ -7,12 +7,22 @@ from pathlib import Path
 
 import numpy as np
 
+from seaembed.engine.backends.base import Backend, l2_normalise
 from seaembed.errors import ConfigError
-from seaembed.serve.backends.base import Backend, l2_normalise
 
 PRECISIONS = {"float32": "f32", "bfloat16": "bf16"}
 PAD_MULTIPLE = 8
 WARMUP_MAX_LENGTH = 128  # product titles and queries; longer inputs prepare their shapes on first use
+
+
+def require_openvino():
+    """The `openvino` module, or a ConfigError saying how to install it."""
+    try:
+        import openvino
+    except ImportError:
+        raise ConfigError("the openvino formats and backend need OpenVINO: pip install 'seaembed[openvino]' "
+                          "(openvino and nncf)") from None
+    return openvino
 
 
 class OpenVinoBackend(Backend):
@@ -25,8 +35,7 @@ class OpenVinoBackend(Backend):
     def __init__(self, export_dir: str | Path, *, threads: int | None = None, dtype: str = "float32") -> None:
         from transformers import AutoTokenizer
 
-        from seaembed.serve.export import read_export_meta
-        from seaembed.serve.openvino_export import require_openvino
+        from seaembed.engine.export_meta import read_export_meta
 
         if dtype not in PRECISIONS:
             raise ConfigError(f"unsupported dtype '{dtype}' for openvino: use {' or '.join(PRECISIONS)}")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from seaembed.engine.backends.base import Backend
 from seaembed.errors import ConfigError
-from seaembed.serve.backends.base import Backend
 
 BACKENDS = ("torch", "onnx", "openvino", "vllm")
 
@@ -16,22 +16,22 @@ def create_backend(name: str, source: str | Path, *, dtype: str = "float32", thr
     """Build a backend by name. `source` is a model source (torch, vllm) or an export directory (onnx,
     openvino)."""
     if name == "torch":
-        from seaembed.serve.backends.torch_backend import TorchBackend
+        from seaembed.engine.backends.torch_backend import TorchBackend
 
         if quantization:
             raise ConfigError("--quantization applies to the vllm backend; for CPU int8 use `seaembed export "
                               "--format onnx-int8` and --backend onnx")
         return TorchBackend(source, dtype=dtype, threads=threads)
     if name == "onnx":
-        from seaembed.serve.backends.onnx_backend import OnnxBackend
+        from seaembed.engine.backends.onnx_backend import OnnxBackend
 
         return OnnxBackend(source, threads=threads)
     if name == "openvino":
-        from seaembed.serve.backends.openvino_backend import OpenVinoBackend
+        from seaembed.engine.backends.openvino_backend import OpenVinoBackend
 
         return OpenVinoBackend(source, threads=threads, dtype=dtype)
     if name == "vllm":
-        from seaembed.serve.backends.vllm_backend import VllmBackend
+        from seaembed.engine.backends.vllm_backend import VllmBackend
 
         return VllmBackend(source, quantization=quantization)
     raise ConfigError(f"unknown backend '{name}': use one of {', '.join(BACKENDS)}")

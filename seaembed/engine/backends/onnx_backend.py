@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seaembed.serve.backends.base import Backend, l2_normalise
+from seaembed.engine.backends.base import Backend, l2_normalise
 
 
 class OnnxBackend(Backend):
@@ -17,7 +17,7 @@ class OnnxBackend(Backend):
         import onnxruntime as ort
         from transformers import AutoTokenizer
 
-        from seaembed.serve.export import read_export_meta
+        from seaembed.engine.export_meta import read_export_meta
 
         export_dir = Path(export_dir)
         meta = read_export_meta(export_dir)

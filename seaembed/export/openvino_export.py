@@ -13,20 +13,11 @@ import random
 from collections.abc import Sequence
 from pathlib import Path
 
+from seaembed.engine.backends.openvino_backend import require_openvino
 from seaembed.errors import ConfigError
 
 CALIBRATION_SIZE = 300
 IR_FILE = "model.xml"
-
-
-def require_openvino():
-    """The `openvino` module, or a ConfigError saying how to install it."""
-    try:
-        import openvino
-    except ImportError:
-        raise ConfigError("the openvino formats and backend need OpenVINO: pip install 'seaembed[openvino]' "
-                          "(openvino and nncf)") from None
-    return openvino
 
 
 def default_calibration_texts(prompts: dict[str, str], n: int = CALIBRATION_SIZE, seed: int = 0) -> list[str]:

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from seaembed.engine.backends.base import Backend, l2_normalise
 from seaembed.errors import ModelSourceError
-from seaembed.serve.backends.base import Backend, l2_normalise
 
 QUANTIZATIONS = (None, "fp8")
 

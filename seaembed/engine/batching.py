@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from seaembed.serve.backends.base import Backend
+from seaembed.engine.backends.base import Backend
 
 log = logging.getLogger(__name__)
 _STOP = object()

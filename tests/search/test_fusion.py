@@ -1,4 +1,4 @@
-"""Hybrid-search fusion functions (seaembed.serve.fusion) on small hand-computed inputs, and BM25's query bound."""
+"""Hybrid-search fusion functions (seaembed.search.fusion) on small hand-computed inputs, and BM25's query bound."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from seaembed.serve.fusion import (
+from seaembed.search.fusion import (
     DEFAULT_ALPHA,
     DEFAULT_FUSION,
     FUSIONS,

@@ -19,7 +19,7 @@ candidate exactly with both systems); a document missing from one map counts as 
 in `bounded`, its theoretical minimum). All return `[(doc, fused score)]`, best first, ties by doc id; at alpha 1
 or 0 exactly the order is lexicographic (one system's scores, ties and the rest by the other's), so alpha 1 is
 dense search and alpha 0 BM25 search followed by the candidates BM25 does not match in dense order (per-index
-tuning, `seaembed.serve.tune_fusion`, may choose either).
+tuning, `seaembed.search.tune_fusion`, may choose either).
 
 References:
 - G. V. Cormack, C. L. A. Clarke, S. Buettcher. Reciprocal rank fusion outperforms Condorcet and individual rank

@@ -45,8 +45,8 @@ def test_int8_export_is_smaller_and_close(int8_dir, onnx_dir):
 
 
 def test_unknown_format_and_non_export_dir_are_clear_errors(tiny_model_dir, tmp_path):
-    from seaembed.serve.backends import create_backend
-    from seaembed.serve.export import export
+    from seaembed.engine.backends import create_backend
+    from seaembed.export.export import export
 
     with pytest.raises(ConfigError, match="unknown export format"):
         export(tiny_model_dir, "tflite", tmp_path / "x")  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seaembed.serve.backends.base import Backend, l2_normalise
+from seaembed.engine.backends.base import Backend, l2_normalise
 
 
 class TorchBackend(Backend):
@@ -18,7 +18,7 @@ class TorchBackend(Backend):
     def __init__(self, source: str | Path, *, dtype: str = "float32", threads: int | None = None) -> None:
         import torch
 
-        from seaembed.serve.loading import load_sentence_transformer
+        from seaembed.engine.loading import load_sentence_transformer
 
         if threads:
             torch.set_num_threads(int(threads))

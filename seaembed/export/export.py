@@ -9,17 +9,16 @@ We export with `torch.onnx.export(dynamo=False)` rather than optimum: optimum-on
 
 from __future__ import annotations
 
-import json
 import logging
 import warnings
 from pathlib import Path
 from typing import Literal
 
 from seaembed.atomic import atomic_dir, write_json, write_text
+from seaembed.engine.export_meta import EXPORT_META, backend_for_format
 from seaembed.errors import ConfigError
 
 FORMATS = ("onnx", "onnx-int8", "openvino", "openvino-int8")
-EXPORT_META = "seaembed_export.json"
 OPSET = 17
 log = logging.getLogger(__name__)
 
@@ -52,7 +51,7 @@ def export_onnx_graph(source: str | Path, onnx_path: Path) -> dict:
     """Write an fp32 ONNX graph of `source` to `onnx_path`; returns the metadata of the export."""
     import torch
 
-    from seaembed.serve.loading import describe_modules, load_sentence_transformer
+    from seaembed.engine.loading import describe_modules, load_sentence_transformer
 
     model = load_sentence_transformer(source)
     pooling, _normalised = describe_modules(model)
@@ -107,7 +106,7 @@ def export(source: str | Path, fmt: Literal["onnx", "onnx-int8", "openvino", "op
     if fmt not in FORMATS:
         raise ConfigError(f"unknown export format '{fmt}': use one of {', '.join(FORMATS)}")
     if fmt.startswith("openvino"):
-        from seaembed.serve.openvino_export import require_openvino
+        from seaembed.engine.backends.openvino_backend import require_openvino
 
         require_openvino()  # fail before the slow tracing
     out = Path(out)
@@ -121,7 +120,7 @@ def export(source: str | Path, fmt: Literal["onnx", "onnx-int8", "openvino", "op
             quantize_int8(fp32, graph)
             fp32.unlink()
         elif fmt.startswith("openvino"):
-            from seaembed.serve.openvino_export import calibration_texts, convert
+            from seaembed.export.openvino_export import calibration_texts, convert
 
             int8 = fmt == "openvino-int8"
             texts = calibration_texts(calibration, meta["prompts"], calibration_field) if int8 else []
@@ -137,7 +136,7 @@ def export(source: str | Path, fmt: Literal["onnx", "onnx-int8", "openvino", "op
         if parity:
             report = parity_report(source, tmp, fmt, task_dir=task_dir, threads=threads)
             write_json(tmp / "parity.json", report)
-            from seaembed.serve.parity import render_markdown
+            from seaembed.export.parity import render_markdown
 
             write_text(tmp / "parity.md", render_markdown(report))
     return out
@@ -145,10 +144,10 @@ def export(source: str | Path, fmt: Literal["onnx", "onnx-int8", "openvino", "op
 
 def parity_report(source: str | Path, export_dir: Path, fmt: str, *, task_dir=None, threads=None) -> dict:
     """Compare the exported model with a freshly loaded fp32 torch model on sample texts and a retrieval task."""
-    from seaembed.serve.backends import create_backend
-    from seaembed.serve.backends.torch_backend import TorchBackend
-    from seaembed.serve.parity import builtin_task, compare, load_beir_task
-    from seaembed.serve.parity_data import parity_texts
+    from seaembed.engine.backends import create_backend
+    from seaembed.engine.backends.torch_backend import TorchBackend
+    from seaembed.export.parity import builtin_task, compare, load_beir_task
+    from seaembed.export.parity_data import parity_texts
 
     reference = TorchBackend(source, threads=threads)  # fresh load: not the object that was traced
     candidate = create_backend(backend_for_format(fmt), export_dir, threads=threads)
@@ -168,16 +167,3 @@ def _embed_fn(backend, batch_size: int = 32):
         return np.concatenate(parts) if parts else np.zeros((0, backend.dim), np.float32)
 
     return embed
-
-
-def backend_for_format(fmt: str) -> str:
-    """The backend that runs an export format: `onnx` or `openvino`."""
-    return "openvino" if fmt.startswith("openvino") else "onnx"
-
-
-def read_export_meta(path: str | Path) -> dict:
-    """The `seaembed_export.json` of an export directory (ConfigError if `path` is not one)."""
-    meta_path = Path(path) / EXPORT_META
-    if not meta_path.is_file():
-        raise ConfigError(f"{path}: not a seaembed ONNX export (no {EXPORT_META}); run `seaembed export` first")
-    return json.loads(meta_path.read_text(encoding="utf-8"))

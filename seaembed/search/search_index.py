@@ -11,8 +11,8 @@ from typing import Any, Literal
 import numpy as np
 
 from seaembed.errors import ConfigError
-from seaembed.serve import faiss_index
-from seaembed.serve.fusion import (
+from seaembed.search import faiss_index
+from seaembed.search.fusion import (
     DEFAULT_FUSION,
     FUSIONS,
     bounded,
@@ -26,6 +26,16 @@ from seaembed.serve.fusion import (
 Mode = Literal["dense", "bm25", "hybrid"]
 MODES = ("dense", "bm25", "hybrid")
 EXACT_FILTER_MAX = 20_000  # a filter leaving at most this many items is searched exactly over their vectors
+
+
+def bm25_retriever(texts: list[str]):
+    """The index's BM25 (bm25s, Lucene BM25, k1=1.5, b=0.75) over `texts`, in memory.
+
+    The query side does not know its language, so documents are analysed the same way (no per-language
+    stemming); Thai segmentation and Khmer/Burmese bigrams depend on the script, not on a language tag."""
+    from seaembed.evaluate.bm25 import BM25Retriever
+
+    return BM25Retriever(k1=1.5, b=0.75, method="lucene").index(texts, None)
 
 
 @dataclass

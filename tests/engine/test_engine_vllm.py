@@ -7,7 +7,7 @@ import importlib.util
 import pytest
 
 from seaembed.errors import ModelSourceError
-from seaembed.serve.backends.vllm_backend import build_llm_kwargs, token_prompts
+from seaembed.engine.backends.vllm_backend import build_llm_kwargs, token_prompts
 
 
 def test_new_vllm_uses_the_pooling_runner_with_fp8():
@@ -32,7 +32,7 @@ def test_token_prompts_are_vllm_tokens_prompts():
 
 @pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="vLLM is installed here")
 def test_missing_vllm_gives_an_install_hint(tiny_model_dir):
-    from seaembed.serve.backends import create_backend
+    from seaembed.engine.backends import create_backend
 
     with pytest.raises(ModelSourceError, match=r"pip install 'seaembed\[gpu\]'"):
         create_backend("vllm", tiny_model_dir, quantization="fp8")
@@ -40,7 +40,7 @@ def test_missing_vllm_gives_an_install_hint(tiny_model_dir):
 
 def test_quantization_flag_on_torch_backend_is_a_config_error(tiny_model_dir):
     from seaembed.errors import ConfigError
-    from seaembed.serve.backends import create_backend
+    from seaembed.engine.backends import create_backend
 
     with pytest.raises(ConfigError, match="onnx-int8"):
         create_backend("torch", tiny_model_dir, quantization="fp8")

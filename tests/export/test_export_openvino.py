@@ -14,21 +14,21 @@ pytest.importorskip("nncf")
 
 @pytest.fixture(scope="module")
 def ov_dirs(tiny_model_dir, tmp_path_factory):
-    from seaembed.serve.export import export
+    from seaembed.export.export import export
 
     root = tmp_path_factory.mktemp("openvino")
     return {fmt: export(tiny_model_dir, fmt, root / fmt) for fmt in ("openvino", "openvino-int8")}
 
 
 def _torch_reference(tiny_model_dir, texts, prompt="query"):
-    from seaembed.serve.backends import create_backend
+    from seaembed.engine.backends import create_backend
 
     ref = create_backend("torch", tiny_model_dir, threads=1)
     return ref.embed_ids(ref.tokenize(texts, prompt))
 
 
 def test_openvino_fp32_export_matches_torch(ov_dirs, tiny_model_dir):
-    from seaembed.serve.backends import create_backend
+    from seaembed.engine.backends import create_backend
 
     d = ov_dirs["openvino"]
     meta = json.loads((d / "seaembed_export.json").read_text())
@@ -47,7 +47,7 @@ def test_openvino_fp32_export_matches_torch(ov_dirs, tiny_model_dir):
 
 
 def test_openvino_int8_export_is_quantised_and_close(ov_dirs, tiny_model_dir):
-    from seaembed.serve.backends import create_backend
+    from seaembed.engine.backends import create_backend
 
     d = ov_dirs["openvino-int8"]
     meta = json.loads((d / "seaembed_export.json").read_text())
@@ -65,7 +65,7 @@ def test_openvino_int8_export_is_quantised_and_close(ov_dirs, tiny_model_dir):
 
 
 def test_default_calibration_mixes_prompted_queries_and_passages():
-    from seaembed.serve.openvino_export import default_calibration_texts
+    from seaembed.export.openvino_export import default_calibration_texts
 
     texts = default_calibration_texts({"query": "query: ", "passage": "passage: "}, n=40)
     assert len(texts) == 40
@@ -75,8 +75,8 @@ def test_default_calibration_mixes_prompted_queries_and_passages():
 
 def test_custom_calibration_file_and_empty_one(tiny_model_dir, tmp_path):
     from seaembed.errors import ConfigError
-    from seaembed.serve.export import export
-    from seaembed.serve.openvino_export import calibration_texts
+    from seaembed.export.export import export
+    from seaembed.export.openvino_export import calibration_texts
 
     cal = tmp_path / "cal.jsonl"
     cal.write_text("".join(json.dumps({"t": f"query: produk nomor {i}"}) + "\n" for i in range(12)))
@@ -98,7 +98,7 @@ def test_custom_calibration_file_and_empty_one(tiny_model_dir, tmp_path):
 
 def test_server_resolves_openvino_exports(ov_dirs, onnx_dir):
     from seaembed.errors import ConfigError
-    from seaembed.serve.server import resolve_backend
+    from seaembed.engine.export_meta import resolve_backend
 
     assert resolve_backend(str(ov_dirs["openvino-int8"]), "auto") == "openvino"
     assert resolve_backend(str(ov_dirs["openvino"]), "openvino") == "openvino"
@@ -110,7 +110,7 @@ def test_server_resolves_openvino_exports(ov_dirs, onnx_dir):
 
 def test_missing_openvino_is_a_clear_error(monkeypatch, tiny_model_dir, tmp_path):
     from seaembed.errors import ConfigError
-    from seaembed.serve.export import export
+    from seaembed.export.export import export
 
     monkeypatch.setitem(sys.modules, "openvino", None)  # import openvino -> ImportError
     with pytest.raises(ConfigError, match=r"seaembed\[openvino\]"):
@@ -120,15 +120,15 @@ def test_missing_openvino_is_a_clear_error(monkeypatch, tiny_model_dir, tmp_path
 
 def test_openvino_backend_rejects_unknown_dtype(ov_dirs):
     from seaembed.errors import ConfigError
-    from seaembed.serve.backends import create_backend
+    from seaembed.engine.backends import create_backend
 
     with pytest.raises(ConfigError, match="float32 or bfloat16"):
         create_backend("openvino", ov_dirs["openvino"], dtype="float16")
 
 
 def test_openvino_pads_to_a_multiple_of_8_and_warms_every_shape(ov_dirs):
-    from seaembed.serve.backends import create_backend
-    from seaembed.serve.engine import BatchingConfig, Engine
+    from seaembed.engine.backends import create_backend
+    from seaembed.engine.batching import BatchingConfig, Engine
 
     backend = create_backend("openvino", ov_dirs["openvino"], threads=1)
     ids, mask = backend.pad([[0, 5, 6, 2], [0, 7, 8, 9, 10, 11, 12, 13, 14, 2]])

@@ -1,6 +1,6 @@
 """What every inference backend provides: tokenisation to ids and one padded forward pass to unit vectors.
 
-The engine (`seaembed.serve.engine`) owns batching; a backend only turns a list of token-id lists (already truncated,
+The engine (`seaembed.engine.batching`) owns batching; a backend only turns a list of token-id lists (already truncated,
 with special tokens) into an `(n, dim)` float32 array of L2-normalised embeddings.
 """
 

@@ -1,0 +1,52 @@
+"""CLI command of the search stage: `seaembed index`.
+
+Light imports only here; the work happens in `index.py` (and `tune_fusion.py` for `--tune-on`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def index_command(
+    model: str = typer.Option(..., "--model", "-m", help="Model source, or a `seaembed export` directory."),
+    catalog: Path = typer.Option(..., "--catalog", "-c", help="Catalog file (JSONL, CSV, TSV or Parquet)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Index directory to write."),
+    text_fields: str = typer.Option("title,category", "--text-fields", help="Fields joined into the indexed text; "
+                                                                              "the first is required."),
+    id_field: str = typer.Option("id", "--id-field", help="Item id field (default: the line number)."),
+    kind: str = typer.Option("auto", "--kind", help="auto|flat|hnsw|ivfpq (auto: by catalog size)."),
+    backend: str = typer.Option("auto", "--backend", help="auto|torch|onnx|openvino (auto: the export's own backend for an export dir)."),
+    chunk_size: int = typer.Option(1024, "--chunk-size", min=1, help="Items per resumable chunk."),
+    default_lang: str | None = typer.Option(None, "--default-lang", help="Language of rows without a 'lang'."),
+    detect_lang: bool = typer.Option(False, "--detect-lang", help="Identify the language of rows without one."),
+    fusion: str = typer.Option("bounded", "--fusion", help="Hybrid search's default fusion: bounded (default), "
+                               "rrf, wrrf, weighted or zscore (see docs/serving.md)."),
+    alpha: float | None = typer.Option(None, "--alpha", min=0.0, max=1.0, help="Dense weight of the fusion "
+                                       "(default: the method's own, bounded 0.2, wrrf/weighted/zscore 0.5)."),
+    tune_on: list[Path] | None = typer.Option(None, "--tune-on", help="A BEIR-layout retrieval task to choose "
+                                              "--fusion's alpha on with this model (repeatable; 0 to 1 in steps "
+                                              "of 0.05, best mean nDCG@10; writes fusion_tuning.json)."),
+) -> None:
+    """Embed a catalog (resumable) and build a dense + BM25 search index."""
+    from seaembed.engine.export_meta import resolve_backend
+    from seaembed.errors import ConfigError
+    from seaembed.search.fusion import FUSIONS
+    from seaembed.search.index import build_index
+
+    if fusion not in FUSIONS:
+        raise ConfigError(f"--fusion must be one of {', '.join(FUSIONS)}, got '{fusion}'")
+    fields = [f.strip() for f in text_fields.split(",") if f.strip()]
+    path = build_index(model, catalog, out, backend=resolve_backend(model, backend), text_fields=fields,
+                       id_field=id_field, kind=kind, chunk_size=chunk_size, default_lang=default_lang,
+                       detect_lang=detect_lang, fusion=fusion, alpha=alpha, tune_on=tune_on or ())
+    if tune_on:
+        import json
+
+        from seaembed.search.tune_fusion import FusionTuning
+
+        tuning = FusionTuning.from_dict(json.loads((path / "fusion_tuning.json").read_text(encoding="utf-8")))
+        typer.echo(f"fusion tuned: {tuning.describe()}")
+    typer.echo(f"wrote {path}")
