@@ -2,7 +2,7 @@
 self-validation -> hard negatives -> training JSONL + data report.
 
 Every stage writes its output under `work_dir` and is skipped on a rerun when its settings and inputs are unchanged
-(`seaembed.pipeline.runner.StageRunner`), so an interrupted build resumes where it stopped and editing one section
+(`seaembed.runner.StageRunner`), so an interrupted build resumes where it stopped and editing one section
 of the config re-runs only that stage and those after it. The final JSONL is written atomically.
 """
 
@@ -20,7 +20,7 @@ from seaembed.atomic import atomic_path, write_json, write_jsonl
 from seaembed.augment.config import DataConfig, resolve_path
 from seaembed.augment.records import DropLog, SourceData
 from seaembed.data.schema import TrainingExample, read_examples
-from seaembed.pipeline.runner import StageResult, StageRunner
+from seaembed.runner import StageResult, StageRunner
 
 STAGES = ("read", "pairs", "translate", "synthetic", "filter", "self-validation", "hard-negatives")
 

@@ -15,7 +15,7 @@ from seaembed.atomic import write_json
 from seaembed.config import validate
 from seaembed.errors import ConfigError
 from seaembed.pipeline.config import RunConfig
-from seaembed.pipeline.runner import StageResult, StageRunner
+from seaembed.runner import StageResult, StageRunner
 
 
 def resolve_source(path: str, base: Path) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from seaembed.pipeline.runner import StageResult, StageRunner, path_fingerprint
+from seaembed.runner import StageResult, StageRunner, path_fingerprint
 
 
 def _stage(out, calls, name):
