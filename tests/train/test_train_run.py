@@ -162,8 +162,14 @@ def _complete_checkpoints(out: Path) -> list[Path]:
     return sorted(root.glob("checkpoint-*/.complete")) if root.exists() else []
 
 
-def test_resume_after_kill_loses_and_repeats_nothing(tmp_path, tiny_model_dir):
+def _checkpoint_steps(out: Path) -> list[int]:
+    return sorted(int(p.parent.name.split("-")[1]) for p in _complete_checkpoints(out))
+
+
+@pytest.mark.parametrize("kill_epoch", [0, 1])
+def test_resume_after_kill_loses_and_repeats_nothing(tmp_path, tiny_model_dir, kill_epoch):
     # 80 examples, batch 8, 2 epochs: ~22 steps (duplicates split a few batches); checkpoint every 3 steps.
+    # kill_epoch 0: killed after the second checkpoint; 1: after the first checkpoint of the second epoch.
     ref_dir, run_dir = tmp_path / "ref", tmp_path / "run"
     ref_dir.mkdir()
     run_dir.mkdir()
@@ -174,8 +180,14 @@ def test_resume_after_kill_loses_and_repeats_nothing(tmp_path, tiny_model_dir):
     cfg = _config(run_dir, tiny_model_dir, epochs=2, dev_file=None)
     proc = subprocess.Popen([*cmd, str(cfg)], env=_env(SEAEMBED_TRAIN_STEP_DELAY="0.4"), cwd=run_dir,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    per_epoch = sum(1 for r in _seen(ref_dir / "out") if r["epoch"] == 0)
+
+    def far_enough() -> bool:
+        steps = _checkpoint_steps(run_dir / "out")
+        return len(steps) >= 2 if kill_epoch == 0 else any(s > per_epoch for s in steps)
+
     deadline = time.time() + 240
-    while len(_complete_checkpoints(run_dir / "out")) < 2 and proc.poll() is None and time.time() < deadline:
+    while not far_enough() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
     time.sleep(0.5)  # land the kill between checkpoints, after at least one more logged step
     proc.send_signal(signal.SIGKILL)
@@ -194,8 +206,11 @@ def test_resume_after_kill_loses_and_repeats_nothing(tmp_path, tiny_model_dir):
     assert [r["ids"] for r in seen] == [r["ids"] for r in ref]  # the same data order as an uninterrupted run
     discarded = run_dir / "out" / "examples_discarded.jsonl"
     assert discarded.exists()  # the killed run had logged steps past its last checkpoint; they were set aside
+    resumed_from = json.loads(discarded.read_text().splitlines()[0])["discarded_at_resume_from"]
+    assert (resumed_from > per_epoch) == (kill_epoch == 1)  # resumed inside the intended epoch
     a, b = _weights(ref_dir / "out" / "model"), _weights(run_dir / "out" / "model")
-    assert all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)  # and the same final model
+    assert set(a) == set(b)
+    assert all(torch.equal(a[k], b[k]) for k in a)  # and the same final model, bit for bit
 
 
 def _toy_batch():
