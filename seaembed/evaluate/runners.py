@@ -93,10 +93,9 @@ def run_with_bm25(task: Task) -> dict:
     if task.type == "retrieval":
         doc_ids = list(task.corpus)
         qids = sorted(task.qrels)
-        bm25 = BM25Retriever().index([doc_text(task.corpus[d]) for d in doc_ids],
-                                     [task.corpus[d]["lang"] for d in doc_ids])
-        idx, _ = bm25.search([task.queries[q]["text"] for q in qids], k=RETRIEVAL_DEPTH,
-                             langs=[task.queries[q]["lang"] for q in qids])
+        # One analyser for queries and documents, whatever their language tags (seaembed.data.text_analysis).
+        bm25 = BM25Retriever().index([doc_text(task.corpus[d]) for d in doc_ids])
+        idx, _ = bm25.search([task.queries[q]["text"] for q in qids], k=RETRIEVAL_DEPTH)
         run = _run_from_ranking(task, doc_ids, qids, idx)
         metrics, per_lang = retrieval_metrics(run, task.qrels, {q: task.queries[q]["lang"] for q in qids})
         return _entry(task, metrics, per_lang, started)
@@ -108,7 +107,7 @@ def run_with_bm25(task: Task) -> dict:
         bm25 = BM25Retriever().index(texts)
 
         def scores(rows):
-            return np.array([bm25.get_scores(p.text1, p.lang)[pos[p.text2]] for p in rows], dtype=np.float32)
+            return np.array([bm25.get_scores(p.text1)[pos[p.text2]] for p in rows], dtype=np.float32)
 
         dev = task.dev
         metrics, per_lang = pair_metrics(
