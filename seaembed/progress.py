@@ -36,6 +36,7 @@ class LineProgress(_tqdm):
         kwargs.setdefault("file", sys.stderr)
         kwargs["mininterval"] = kwargs.get("mininterval") or 0.0
         self._last_line = None
+        self._last_n = -1
         super().__init__(*args, **kwargs)
 
     def display(self, msg: str | None = None, pos: int | None = None) -> bool:
@@ -45,7 +46,9 @@ class LineProgress(_tqdm):
             return True
         if self.n == 0 and not finished:  # tqdm draws an empty bar on creation: nothing to say yet
             return True
-        self._last_line = now
+        if self.n == self._last_n:  # said already (e.g. the last update, then close)
+            return True
+        self._last_line, self._last_n = now, self.n
         d = self.format_dict
         rate = d.get("rate") or (self.n / d["elapsed"] if d.get("elapsed") else 0.0)
         total = f"/{self.total:,}" if self.total else ""

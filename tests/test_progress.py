@@ -24,6 +24,7 @@ def test_lines_are_spaced_by_the_interval(monkeypatch):
             bar.update(1)
     lines = out.getvalue().splitlines()
     assert lines[0].startswith("[stage] 1/3") and lines[-1].startswith("[stage] 3/3 100%")
+    assert len(lines) == 3  # the end is said once, not again on close
 
 
 def test_a_terminal_gets_tqdm_itself(monkeypatch):
