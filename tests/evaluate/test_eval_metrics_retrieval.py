@@ -72,3 +72,29 @@ def test_top_k_matches_full_sort():
     np.testing.assert_allclose(scores, np.take_along_axis(q @ c.T, full, axis=1), rtol=1e-6)
     idx_small, _ = top_k(q, c[:5], 25)
     assert idx_small.shape == (37, 5)
+
+
+def test_map_at_10_equals_trec_eval_map_cut_10():
+    """MAP@10 is trec_eval's map_cut_10 per query and in the mean: random queries, plus one with 14 relevant
+    documents (more than 10: the denominator is all of them), one whose run retrieves no relevant document, and
+    one with an empty run (scores 0; pytrec_eval leaves a query without a run out, so compare it on its own)."""
+    rng = np.random.default_rng(11)
+    qrels, run = _random_case(rng, n_queries=20)
+    docs = [f"d{i}" for i in range(150)]
+    qrels["many"] = {d: int(rng.integers(1, 3)) for d in docs[:14]}
+    run["many"] = {d: float(s) for d, s in zip(docs, rng.random(150) + np.r_[np.full(14, 0.6), np.zeros(136)],
+                                              strict=True)}
+    qrels["miss"] = {"d0": 1, "d1": 2}
+    run["miss"] = {d: float(s) for d, s in zip(docs[2:], rng.random(148), strict=True)}
+    ranked = {q: sorted(s, key=lambda d: -s[d]) for q, s in run.items()}
+    ref = pytrec_eval.RelevanceEvaluator(qrels, {"map_cut.10"}).evaluate(run)
+    for q in qrels:
+        assert query_metrics(ranked[q], qrels[q])["map_at_10"] == pytest.approx(ref[q]["map_cut_10"], abs=TOL)
+    assert ref["miss"]["map_cut_10"] == 0.0 and 0 < ref["many"]["map_cut_10"] < 1
+    rel_top10 = sum(d in qrels["many"] for d in ranked["many"][:10])
+    assert ref["many"]["map_cut_10"] <= rel_top10 / 14 + TOL  # over all 14 relevant, not over 10
+    ours, _ = retrieval_metrics(ranked, qrels)
+    assert ours["map_at_10"] == pytest.approx(np.mean([ref[q]["map_cut_10"] for q in qrels]), abs=TOL)
+    qrels["unretrieved"] = {"d5": 1}
+    with_missing, _ = retrieval_metrics(ranked, qrels)  # judged but absent from the run: 0
+    assert with_missing["map_at_10"] == pytest.approx(ours["map_at_10"] * (len(qrels) - 1) / len(qrels), abs=TOL)

@@ -1,4 +1,4 @@
-"""Retrieval metrics (nDCG@10, Recall@10/100, MRR@10) with the definitions of trec_eval.
+"""Retrieval metrics (nDCG@10, Recall@10/100, MRR@10, MAP@10) with the definitions of trec_eval.
 
 They are computed here rather than by pytrec_eval because pytrec_eval is a test-only dependency (a C extension
 that is not always installable) and the formulas are a few lines; tests check them against pytrec_eval.
@@ -6,6 +6,9 @@ that is not always installable) and the formulas are a few lines; tests check th
   documents of the query.
 - Recall@k: relevant (score >= 1) documents in the top k / all relevant documents of the query.
 - MRR@k: 1 / rank of the first relevant document in the top k, else 0.
+- MAP@k (trec_eval `map_cut_k`): the sum, over the relevant documents in the top k, of the precision at their
+  rank, divided by the number of relevant documents of the query (all of them, not min(k, R): a query with more
+  than k relevant documents cannot reach 1); 0 for a query without relevant documents.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from seaembed.evaluate.metrics.grouping import lang_groups
 KS_NDCG = (10,)
 KS_RECALL = (10, 100)
 KS_MRR = (10,)
+KS_MAP = (10,)
 
 
 def top_k(queries: np.ndarray, corpus: np.ndarray, k: int, *, chunk: int = 256) -> tuple[np.ndarray, np.ndarray]:
@@ -63,6 +67,13 @@ def query_metrics(ranked: Sequence[str], judged: Mapping[str, int]) -> dict[str,
                 rr = 1.0 / i
                 break
         out[f"mrr_at_{k}"] = rr
+    for k in KS_MAP:
+        hits, total = 0, 0.0
+        for i, d in enumerate(ranked[:k], start=1):
+            if d in relevant:
+                hits += 1
+                total += hits / i
+        out[f"map_at_{k}"] = total / len(relevant) if relevant else 0.0
     return out
 
 
