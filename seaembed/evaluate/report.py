@@ -24,12 +24,21 @@ def _score(sys_res: dict[str, Any], task: str, lang: str | None = None) -> Any:
     return m.get(e.get("main_metric"))
 
 
+def _main_cell(sys_res: dict[str, Any], task: str) -> str:
+    """The main score, marked `(= floor)` when a pair-classification F1 comes from labelling every pair relevant."""
+    cell = fmt(_score(sys_res, task))
+    e = sys_res["tasks"].get(task, {})
+    if e.get("main_metric") == "f1" and e.get("metrics", {}).get("all_positive"):
+        cell += " (= floor)"
+    return cell
+
+
 def summary_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the main table: task, type, main metric, one column per system."""
     names = [n for n, _ in systems(results)]
     rows = []
     for task, entry in results["tasks"].items():
-        rows.append([task, entry["type"], entry["main_metric"]] + [fmt(_score(s, task)) for _, s in systems(results)])
+        rows.append([task, entry["type"], entry["main_metric"]] + [_main_cell(s, task) for _, s in systems(results)])
     return ["task", "type", "metric"] + names, rows
 
 
@@ -41,6 +50,32 @@ def lang_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
         for lang in entry.get("per_lang", {}):
             rows.append([task, lang] + [fmt(_score(s, task, lang)) for _, s in systems(results)])
     return ["task", "lang"] + names, rows
+
+
+FLOOR_NOTE = "= floor: every pair predicted relevant"
+
+
+def pair_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the pair-classification table: per task, group ('all', then each language) and system,
+    the F1, the F1 of predicting every pair relevant (`f1_floor`, 2p/(1+p)) and the average precision; the note
+    says `= floor` when the system's threshold labels every pair relevant (its F1 is then the floor itself)."""
+    rows = []
+    for task, entry in results["tasks"].items():
+        if entry["type"] != "pair-classification":
+            continue
+        groups = [None] + list(entry.get("per_lang", {}))
+        for lang in groups:
+            for name, sys_res in systems(results):
+                e = sys_res["tasks"].get(task, {})
+                if e.get("skipped"):
+                    continue
+                m = e.get("metrics", {}) if lang is None else e.get("per_lang", {}).get(lang, {})
+                if not m:
+                    continue
+                note = FLOOR_NOTE if m.get("all_positive") else ""
+                rows.append([task, lang or "all", name, fmt(m.get("f1")), fmt(m.get("f1_floor")), fmt(m.get("ap")),
+                             note])
+    return ["task", "lang", "system", "F1", "all-positive floor F1", "AP", "note"], rows
 
 
 def _md_table(header: list[str], rows: list[list[str]]) -> str:
@@ -57,6 +92,11 @@ def render_markdown(results: dict[str, Any]) -> str:
     header, rows = lang_rows(results)
     if rows:
         parts += ["## Per language (main metric)", "", _md_table(header, rows), ""]
+    header, rows = pair_rows(results)
+    if rows:
+        parts += ["## Pair classification: F1 beside its floor and AP", "",
+                  "Floor = the F1 of predicting every pair relevant, 2p/(1+p) for a positive rate p; AP (average "
+                  "precision) needs no threshold.", "", _md_table(header, rows), ""]
     parts += ["## All metrics of the model", ""]
     for task, entry in results["tasks"].items():
         metrics = {k: v for k, v in entry["metrics"].items()
@@ -72,17 +112,22 @@ def render_markdown(results: dict[str, Any]) -> str:
     return "\n".join(parts) + "\n"
 
 
+def _num(cell: str) -> float:
+    """The score of a table cell ('66.7' or '66.7 (= floor)')."""
+    return float(cell.split()[0])
+
+
 def _html_table(header: list[str], rows: list[list[str]], first_score_col: int) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     body = []
     for r in rows:
-        scores = [float(c) for c in r[first_score_col:] if c != "–"]
+        scores = [_num(c) for c in r[first_score_col:] if c != "–"]
         best = max(scores) if len(scores) > 1 else None
         cells = []
         for i, c in enumerate(r):
             cls = ""
             if i >= first_score_col:
-                cls = " class='num best'" if c != "–" and best is not None and float(c) == best else " class='num'"
+                cls = " class='num best'" if c != "–" and best is not None and _num(c) == best else " class='num'"
             cells.append(f"<td{cls}>{html.escape(c)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
@@ -133,6 +178,11 @@ def render_html(results: dict[str, Any]) -> str:
     header, rows = lang_rows(results)
     if rows:
         parts += ["<h2>Per-language table</h2>", _html_table(header, rows, first_score_col=2)]
+    header, rows = pair_rows(results)
+    if rows:
+        parts += ["<h2>Pair classification: F1 beside its floor and AP</h2>",
+                  "<p class='note'>Floor = the F1 of predicting every pair relevant, 2p/(1+p) for a positive rate p; "
+                  "AP (average precision) needs no threshold.</p>", _html_table(header, rows, first_score_col=len(header))]
     skipped = [(n, t, e["skipped"]) for n, s in systems(results) for t, e in s["tasks"].items() if e.get("skipped")]
     if skipped:
         parts.append("<h2>Skipped</h2><ul>" + "".join(f"<li>{esc(n)} on {esc(t)}: {esc(w)}</li>"

@@ -2,6 +2,12 @@
 
 The threshold that maximises F1 is chosen on dev when there is a dev split; otherwise the best threshold on test is
 used and the result says `threshold_source: "test"` (an optimistic number, as MTEB's max-F1). AP needs no threshold.
+
+Positive-class F1 has a floor no system should get credit for: predicting "relevant" for every pair has precision p
+(the positive rate) and recall 1, so F1 = 2p / (1 + p) (66.7 at p = 0.5). Every result carries that floor
+(`f1_floor`), the average precision of the scores (`ap`, scikit-learn's `average_precision_score`: threshold-free,
+its own floor is p), and `all_positive`, true when the chosen threshold labels every pair positive (F1 is then
+exactly the floor), overall and per language.
 """
 
 from __future__ import annotations
@@ -25,7 +31,8 @@ def best_threshold(scores: np.ndarray, labels: Sequence[int]) -> tuple[float, fl
 
 
 def at_threshold(scores: np.ndarray, labels: Sequence[int], threshold: float) -> dict[str, float]:
-    """Positive-class F1, precision, recall, accuracy of `score >= threshold`, and AP of the raw scores."""
+    """Positive-class F1, precision, recall, accuracy of `score >= threshold`, AP of the raw scores, the all-positive
+    F1 floor `2p / (1 + p)` and whether `score >= threshold` is true for every pair (`all_positive`)."""
     y = np.asarray(labels).astype(bool)
     pred = np.asarray(scores) >= threshold
     tp = float(np.sum(pred & y))
@@ -33,8 +40,10 @@ def at_threshold(scores: np.ndarray, labels: Sequence[int], threshold: float) ->
     recall = tp / y.sum() if y.sum() else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     ap = float(average_precision_score(y, scores)) if 0 < y.sum() < len(y) else float("nan")
-    return {"f1": f1, "precision": precision, "recall": recall, "accuracy": float(np.mean(pred == y)), "ap": ap,
-            "n": int(len(y))}
+    rate = float(y.mean()) if len(y) else 0.0
+    return {"f1": float(f1), "precision": float(precision), "recall": float(recall),
+            "accuracy": float(np.mean(pred == y)), "ap": ap, "f1_floor": 2 * rate / (1 + rate),
+            "all_positive": bool(len(y) and pred.all()), "n": int(len(y))}
 
 
 def pair_metrics(
