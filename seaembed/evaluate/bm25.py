@@ -96,7 +96,7 @@ class BM25Retriever:
         scores) of their idf, `log(1 + (N - df + 0.5) / (df + 0.5))`, the limit of a term's Lucene BM25 score as its
         frequency grows (the per-term bounds of MaxScore/WAND). A token the index has never seen counts with
         df = 0: no document can match it, so it lowers what the matched part is worth. 0.0 for a query without
-        tokens. Used by hybrid search's `bounded` fusion (seaembed.serve.fusion)."""
+        tokens. Used by hybrid search's `bounded` fusion (seaembed.search.fusion)."""
         if self._bm25 is None:
             raise RuntimeError("call index() first")
         tokens = analyze(query)

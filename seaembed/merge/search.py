@@ -127,7 +127,7 @@ def evaluate_grid(session: Any, grid: Sequence[float], *, domain_tasks: Sequence
                   evaluator: Evaluator | None = None, cache_path: Path | None = None, cache_key: str = "",
                   show_progress: bool = True) -> list[dict[str, Any]]:
     """Score the merge at each t of `grid` (in memory); finished rows are saved to `cache_path` as they come."""
-    from tqdm.auto import tqdm
+    from seaembed.progress import tqdm
 
     schedule = schedule or TSchedule()
     done: dict[str, dict[str, Any]] = {}
