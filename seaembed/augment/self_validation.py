@@ -2,7 +2,10 @@
 ones whose label is confidently contradicted.
 
 - Label-space rows (examples with a `label`, per task): k folds; a logistic regression on frozen guide-model
-  embeddings of the query is trained on k-1 folds and predicts the held-out fold. A row is contradicted when
+  embeddings of the query is trained on k-1 folds and predicts the held-out fold. The folds are grouped by origin
+  (`origin_id`: the source row a translated or synthetic copy came from; a row without one is its own origin), so a
+  row and its copies are always held out together: this stage runs after translation and synthetic augmentation,
+  and a mislabelled row's copies in the training folds would otherwise teach the model its wrong label. A row is contradicted when
   P(given label) < `given_below` and some other label has P > `other_above`.
 - Pair rows (no label): the guide model ranks the example's positive among all positives of its task; a row whose
   positive ranks at `pair_max_rank` or below is flagged (the guide did not train on it either).
@@ -33,13 +36,38 @@ class Verdict:
     detail: str
 
 
+def origin_of(ex: TrainingExample, index: int) -> str:
+    """The origin id of an example: its `origin_id` (kept by translated and synthetic copies), else its own row."""
+    origin = (ex.model_extra or {}).get("origin_id")
+    return str(origin) if origin not in (None, "") else f"row:{index}"
+
+
+def origin_folds(labels: list[str] | None, groups: list[str], n_splits: int, *, seed: int = 0
+                 ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, test) index arrays of k folds in which every group (origin) lies in one fold: stratified by label
+    (`StratifiedGroupKFold`) when there are labels, `GroupKFold` otherwise. Fewer groups than `n_splits` give as
+    many folds as groups."""
+    from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
+
+    g = np.asarray(groups)
+    n_splits = min(n_splits, len(set(groups)))
+    if n_splits < 2:
+        return []
+    x = np.zeros((len(g), 1))
+    if labels is None:
+        return list(GroupKFold(n_splits=n_splits).split(x, groups=g))
+    folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    return list(folds.split(x, np.asarray(labels), groups=g))
+
+
 def label_verdicts(embeddings: np.ndarray, labels: list[str], cfg: SelfValidationConfig, *, seed: int = 0,
-                   offset: int = 0) -> tuple[list[Verdict], np.ndarray]:
-    """Contradicted rows of one label-space task, and P(given label) per row (NaN where not judged)."""
+                   offset: int = 0, groups: list[str] | None = None) -> tuple[list[Verdict], np.ndarray]:
+    """Contradicted rows of one label-space task, and P(given label) per row (NaN where not judged). `groups`: the
+    origin of each row (default: every row its own); rows of one origin are always in the same fold."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold
 
     y = np.asarray(labels)
+    g = np.asarray(groups if groups is not None else [f"row:{i}" for i in range(len(labels))])
     counts = defaultdict(int)
     for label in labels:
         counts[label] += 1
@@ -49,10 +77,11 @@ def label_verdicts(embeddings: np.ndarray, labels: list[str], cfg: SelfValidatio
     if len(set(y[judged])) < 2:
         return verdicts, p_given
     n_splits = max(2, min(cfg.folds, min(counts[label] for label in set(y[judged]))))
-    folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     idx = np.flatnonzero(judged)
-    for train, test in folds.split(idx, y[idx]):
+    for train, test in origin_folds([str(v) for v in y[idx]], [str(v) for v in g[idx]], n_splits, seed=seed):
         tr, te = idx[train], idx[test]
+        if len(set(y[tr])) < 2:  # a fold whose training part has one label cannot judge
+            continue
         clf = LogisticRegression(max_iter=1000, C=10.0)
         clf.fit(embeddings[tr], y[tr])
         proba = clf.predict_proba(embeddings[te])
@@ -107,7 +136,8 @@ def self_validate(examples: list[TrainingExample], model: Any, cfg: SelfValidati
         if has_label:
             emb = unique_encode(model, [ex.query for ex in rows], prompt="query", batch_size=batch_size,
                                 show_progress=show_progress)
-            found, _ = label_verdicts(emb, [str(ex.label) for ex in rows], cfg, seed=seed)
+            found, _ = label_verdicts(emb, [str(ex.label) for ex in rows], cfg, seed=seed,
+                                      groups=[origin_of(ex, i) for ex, i in zip(rows, idx, strict=True)])
         elif cfg.pair_max_rank is not None:
             found = pair_verdicts(model, rows, cfg.pair_max_rank, batch_size=batch_size, show_progress=show_progress)
         else:

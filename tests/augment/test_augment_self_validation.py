@@ -3,7 +3,7 @@ import numpy as np
 from seaembed.augment.config import SelfValidationConfig
 from seaembed.augment.pairs import example
 from seaembed.augment.records import DropLog
-from seaembed.augment.self_validation import label_verdicts, self_validate
+from seaembed.augment.self_validation import label_verdicts, origin_folds, origin_of, self_validate
 
 
 def _clusters(n_per: int = 12, seed: int = 0):
@@ -59,3 +59,45 @@ def test_pair_rows_whose_positive_ranks_low_are_flagged(bow):
     kept = self_validate(rows, bow, SelfValidationConfig(pair_max_rank=3), drops)
     assert [d.where for d in drops.drops] == ["bad"] and len(kept) == 6
     assert drops.drops[0].reason == "positive ranked low by the guide model"
+
+
+def _shoes_and_bags(copies: int = 3):
+    """Shoes and bags rows (each its own origin), and one shoe row labelled "bags" whose near-identical translated
+    copies carry the same wrong label and the same `origin_id`."""
+    words = ("pria", "wanita", "anak", "hitam", "putih", "murah", "ringan", "original", "kanvas", "kulit")
+    rows = [example(f"{stem} {w}", lab, "classification", lang="id", source="s", origin_id=f"{lab}{i}", label=lab)
+            for lab, stem in (("shoes", "sepatu lari"), ("bags", "tas ransel")) for i, w in enumerate(words)]
+    wrong = example("sepatu lari gunung", "bags", "classification", lang="id", source="s", origin_id="wrong",
+                    label="bags")
+    copies_ = [example(f"sepatu lari gunung {suffix}", "bags", "classification", lang=lang, source="s+translate",
+                       origin_id="wrong", label="bags", translated_from="id")
+               for lang, suffix in (("ms", "baru"), ("tl", "bago"), ("vi", "moi"))[:copies]]
+    return rows + [wrong] + copies_
+
+
+def test_a_row_and_its_translated_copies_always_land_in_the_same_fold():
+    rows = _shoes_and_bags()
+    groups = [origin_of(ex, i) for i, ex in enumerate(rows)]
+    labels = [str(ex.label) for ex in rows]
+    for seed in range(20):
+        folds = origin_folds(labels, groups, 3, seed=seed)
+        assert len(folds) == 3
+        held_out = {i: k for k, (_, test) in enumerate(folds) for i in test}
+        assert sorted(held_out) == list(range(len(rows)))
+        by_origin = {}
+        for i, g in enumerate(groups):
+            by_origin.setdefault(g, set()).add(held_out[i])
+        assert all(len(ks) == 1 for ks in by_origin.values())
+    assert origin_of(rows[0].model_copy(update={"origin_id": None}), 7) == "row:7"  # no origin: its own row
+
+
+def test_translated_copies_do_not_vouch_for_their_mislabelled_source(bow):
+    """Grouped folds: the copies are held out with the wrong row, so models that saw none of them flag all four
+    (with plain k-fold the copies in the training folds taught the classifier the wrong label)."""
+    rows = _shoes_and_bags()
+    cfg = SelfValidationConfig(folds=3, given_below=0.4, other_above=0.6, pair_max_rank=None)
+    for seed in range(5):
+        drops = DropLog()
+        kept = self_validate(rows, bow, cfg, drops, seed=seed)
+        assert sorted(d.where for d in drops.drops) == ["wrong"] * 4, seed
+        assert len(kept) == len(rows) - 4
