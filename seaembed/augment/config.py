@@ -223,7 +223,11 @@ class SelfValidationConfig(_Strict):
     min_rows_per_label: int = 3  # labels rarer than this are not judged
     given_below: float = 0.1  # contradicted if P(given label) < this ...
     other_above: float = 0.6  # ... and some other label has P > this
-    pair_max_rank: int | None = 50  # pair rows: flagged if the positive ranks below this among the task's positives
+    # Pair rows (no label): flagged if the positive ranks at this or worse among the task's positives under the
+    # guide. Off (None) by default: the guide is the untrained base model, not an out-of-fold one, and its weakest
+    # rows are the ones training is for (Khmer, Burmese, cross-lingual pairs), so on its word alone the check drops
+    # good rows where they are scarcest. Set a rank (e.g. 50) to turn it on.
+    pair_max_rank: int | None = None
     action: Literal["drop", "downweight"] = "drop"
     downweight_to: float = 0.3
     tasks: list[str] | None = None  # None: every task

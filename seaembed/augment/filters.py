@@ -32,9 +32,9 @@ def length_filter(examples: Iterable[TrainingExample], *, min_chars: int, max_ch
         lengths = (len(ex.query.strip()), len(ex.positive.strip()))
         shortest = lengths[0] if ex.label is not None else min(lengths)
         if shortest < min_chars:
-            drops.add(stage, f"shorter than {min_chars} chars", where=where(ex), preview=ex.query)
+            drops.add(stage, f"shorter than {min_chars} chars", where=where(ex), preview=ex.query, lang=ex.lang)
         elif max(lengths) > max_chars:
-            drops.add(stage, f"longer than {max_chars} chars", where=where(ex), preview=ex.query)
+            drops.add(stage, f"longer than {max_chars} chars", where=where(ex), preview=ex.query, lang=ex.lang)
         else:
             out.append(ex)
     return out
@@ -48,11 +48,11 @@ def dedupe(examples: Iterable[TrainingExample], *, drops: DropLog, stage: str = 
     for ex in examples:
         q, p = normalise(ex.query), normalise(ex.positive)
         if q == p:
-            drops.add(stage, "query equals positive", where=where(ex), preview=ex.query)
+            drops.add(stage, "query equals positive", where=where(ex), preview=ex.query, lang=ex.lang)
             continue
         key = (ex.task, q, p)
         if key in seen:
-            drops.add(stage, "duplicate", where=where(ex), preview=ex.query)
+            drops.add(stage, "duplicate", where=where(ex), preview=ex.query, lang=ex.lang)
             continue
         seen.add(key)
         out.append(ex)

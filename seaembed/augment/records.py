@@ -105,6 +105,7 @@ class Drop:
     where: str = ""
     detail: str = ""
     preview: str = ""
+    lang: str = ""  # the row's language ("" when the stage does not know it, e.g. a malformed source row)
 
 
 class DropLog:
@@ -113,14 +114,22 @@ class DropLog:
     def __init__(self) -> None:
         self.drops: list[Drop] = []
 
-    def add(self, stage: str, reason: str, *, where: str = "", detail: str = "", preview: str = "") -> None:
-        self.drops.append(Drop(stage, reason, where, detail, preview[:120]))
+    def add(self, stage: str, reason: str, *, where: str = "", detail: str = "", preview: str = "",
+            lang: str | None = None) -> None:
+        self.drops.append(Drop(stage, reason, where, detail, preview[:120], lang or ""))
 
     def extend(self, other: DropLog) -> None:
         self.drops.extend(other.drops)
 
     def counts(self) -> dict[str, int]:
         return dict(Counter(f"{d.stage}: {d.reason}" for d in self.drops))
+
+    def counts_per_lang(self) -> dict[str, dict[str, int]]:
+        """language -> "stage: reason" -> rows ("und" where the language is not known)."""
+        out: dict[str, Counter[str]] = {}
+        for d in self.drops:
+            out.setdefault(d.lang or "und", Counter())[f"{d.stage}: {d.reason}"] += 1
+        return {lang: dict(c.most_common()) for lang, c in sorted(out.items())}
 
     def to_json(self) -> list[dict[str, Any]]:
         return [asdict(d) for d in self.drops]

@@ -1,5 +1,5 @@
 """The data report (JSON + Markdown): counts per task, language and source; dropped rows per reason (malformed rows
-with their file:line); duplicates; length distributions; hard-negative mining numbers."""
+with their file:line) and per language x reason; duplicates; length distributions; hard-negative mining numbers."""
 
 from __future__ import annotations
 
@@ -45,7 +45,8 @@ def build_report(examples: list[TrainingExample], drops: DropLog, *, extra: dict
         "with_negatives": sum(1 for ex in examples if ex.negatives),
         "negatives_per_example": round(float(np.mean([len(ex.negatives) for ex in examples])), 2) if examples else 0,
         "down_weighted": sum(1 for ex in examples if ex.weight < 1.0),
-        "dropped": {"total": len(drops), "per_reason": dict(sorted(counts.items(), key=lambda kv: -kv[1]))},
+        "dropped": {"total": len(drops), "per_reason": dict(sorted(counts.items(), key=lambda kv: -kv[1])),
+                    "per_lang_reason": drops.counts_per_lang()},
         "duplicates": sum(n for k, n in counts.items() if k.endswith(": duplicate")),
         "malformed_rows": [{"where": d.where, "detail": d.detail} for d in malformed],
         "lengths": {"query": length_stats([len(ex.query) for ex in examples]),
@@ -87,6 +88,10 @@ def render_markdown(report: dict, *, max_listed: int = 50) -> str:
     for key, head in (("task", "task"), ("lang", "language"), ("source", "source"), ("task_lang", "task / language")):
         lines += [f"## Per {head}", ""] + _table(report["counts"][key], head) + [""]
     lines += ["## Dropped rows per reason", ""] + _table(report["dropped"]["per_reason"], "stage: reason") + [""]
+    lines += ["## Dropped rows per language and reason", "", "| language | stage: reason | rows |", "|---|---|---:|"]
+    lines += [f"| {lang} | {reason} | {n:,} |" for lang, reasons in report["dropped"].get("per_lang_reason", {}).items()
+              for reason, n in reasons.items()]
+    lines.append("")
     malformed = report["malformed_rows"]
     lines += [f"## Malformed rows ({len(malformed)})", ""]
     lines += [f"- `{m['where']}`: {m['detail']}" for m in malformed[:max_listed]]

@@ -7,8 +7,10 @@ ones whose label is confidently contradicted.
   row and its copies are always held out together: this stage runs after translation and synthetic augmentation,
   and a mislabelled row's copies in the training folds would otherwise teach the model its wrong label. A row is contradicted when
   P(given label) < `given_below` and some other label has P > `other_above`.
-- Pair rows (no label): the guide model ranks the example's positive among all positives of its task; a row whose
-  positive ranks at `pair_max_rank` or below is flagged (the guide did not train on it either).
+- Pair rows (no label), only when `pair_max_rank` is set (off by default): the guide model ranks the example's
+  positive among all positives of its task; a row whose positive ranks at `pair_max_rank` or worse is flagged. This
+  judge is not out-of-fold: it is the untrained base guide, weakest exactly where training is needed (Khmer,
+  Burmese, cross-lingual rows), so by default pair rows are not dropped on its word.
 
 Each flagged row is reported with its reason and scores.
 """
@@ -152,8 +154,9 @@ def self_validate(examples: list[TrainingExample], model: Any, cfg: SelfValidati
             continue
         origin = str((ex.model_extra or {}).get("origin_id") or "")
         if cfg.action == "drop":
-            drops.add(STAGE, v.reason, where=origin, detail=v.detail, preview=ex.query)
+            drops.add(STAGE, v.reason, where=origin, detail=v.detail, preview=ex.query, lang=ex.lang)
         else:
-            drops.add(STAGE + " (down-weighted)", v.reason, where=origin, detail=v.detail, preview=ex.query)
+            drops.add(STAGE + " (down-weighted)", v.reason, where=origin, detail=v.detail, preview=ex.query,
+                      lang=ex.lang)
             out.append(ex.model_copy(update={"weight": cfg.downweight_to}))
     return out

@@ -101,3 +101,45 @@ def test_translated_copies_do_not_vouch_for_their_mislabelled_source(bow):
         kept = self_validate(rows, bow, cfg, drops, seed=seed)
         assert sorted(d.where for d in drops.drops) == ["wrong"] * 4, seed
         assert len(kept) == len(rows) - 4
+
+
+def _pairs_with_a_low_ranked_khmer_row(n: int = 60):
+    """`n` Indonesian query-item rows (more positives than the old default rank 50) and one Khmer row."""
+    rows = [example(f"{w}{i} murah", f"{w}{i} original", "query-item", lang="id", source="s", origin_id=str(i))
+            for i, w in enumerate(["sepatu", "tas", "kaos", "blender", "kulkas", "jaket"] * (n // 6))]
+    # a good code-mixed Khmer row ("running shoes original") that the base guide ranks badly: its Latin word matches
+    # every "... original" positive better than its own Indonesian positive
+    rows.append(example("ស្បែកជើងរត់ original", "sepatu lari pria", "query-item", lang="km", source="s",
+                        origin_id="km1"))
+    return rows
+
+
+def test_default_config_keeps_pair_rows_the_base_guide_ranks_badly(bow):
+    rows = _pairs_with_a_low_ranked_khmer_row()
+    drops = DropLog()
+    kept = self_validate(rows, bow, SelfValidationConfig(), drops)
+    assert kept == rows and len(drops) == 0
+    assert SelfValidationConfig().pair_max_rank is None
+    # still available as an option
+    flagged = DropLog()
+    self_validate(rows, bow, SelfValidationConfig(pair_max_rank=3), flagged)
+    assert [(d.where, d.lang) for d in flagged.drops] == [("km1", "km")]
+
+
+def test_report_lists_drops_per_language_and_reason(bow):
+    from seaembed.augment.filters import dedupe
+    from seaembed.augment.report import build_report, render_markdown
+
+    drops = DropLog()
+    rows = _pairs_with_a_low_ranked_khmer_row()
+    kept = self_validate(rows, bow, SelfValidationConfig(pair_max_rank=3), drops)
+    kept = dedupe(kept + kept[:2], drops=drops)  # two id duplicates
+    report = build_report(kept, drops)
+    assert report["dropped"]["per_lang_reason"] == {
+        "id": {"filter: duplicate": 2},
+        "km": {"self-validation: positive ranked low by the guide model": 1}}
+    md = render_markdown(report)
+    assert "## Dropped rows per language and reason" in md
+    assert "| km | self-validation: positive ranked low by the guide model | 1 |" in md
+    assert "| id | filter: duplicate | 2 |" in md
+    assert DropLog.from_json(drops.to_json()).counts_per_lang() == report["dropped"]["per_lang_reason"]

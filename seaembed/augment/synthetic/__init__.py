@@ -74,7 +74,7 @@ def generate_synthetic(products: list[Product], cfg: SyntheticConfig, drops: Dro
     for (p, q, form, lang), ok, rank in zip(rows, keep, ranks, strict=True):
         if not ok:
             drops.add(STAGE, f"consistency: source product not in top {cfg.consistency.top_k}", where=p.id,
-                      detail=form, preview=q)
+                      detail=form, preview=q, lang=lang)
             continue
         out.append(example(q, p.title, "query-item", lang=lang, source=f"synthetic-query:{form.split(':')[0]}",
                            origin_id=p.id, group=f"item:{p.id}", synthetic_form=form,

@@ -53,14 +53,15 @@ def translate_examples(examples: list[TrainingExample], cfg: TranslateConfig, tr
                 for f, texts in fields.items():
                     text = texts[i].strip()
                     if not text:
-                        drops.add(STAGE, "empty translation", where=str(data.get("origin_id", "")), preview=ex.query)
+                        drops.add(STAGE, "empty translation", where=str(data.get("origin_id", "")), preview=ex.query,
+                                  lang=tgt)
                         break
                     changed |= normalise(text) != normalise(data[f])
                     data[f] = text
                 else:
                     if not changed:
                         drops.add(STAGE, "translation identical to its source", where=str(data.get("origin_id", "")),
-                                  preview=ex.query)
+                                  preview=ex.query, lang=tgt)
                         continue
                     data.update(lang=tgt if "query" in fields else ex.lang, negatives=[],
                                 source=f"{ex.source}+{kind}:{translator.name.split(':')[0]}",
