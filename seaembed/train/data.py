@@ -4,7 +4,9 @@ Rows are grouped by task (or source) and by hard-negative count, one `datasets.D
 so every batch is drawn from one group and has a fixed set of columns: `query`, `positive`, `negative_1..k`, then
 `label` (the class key, which sentence-transformers hands the loss as `labels`) and `example_idx` (the example's
 0-based position across the training files, used for the consumed-examples log; the collator keeps it away from the
-tokenizer).
+tokenizer). When some example has a `weight` other than 1 (e.g. down-weighted by self-validation), every group also
+has a `weight` column; the collator folds it into `labels` as (class key, weight) rows, the one per-row tensor
+sentence-transformers passes a loss, and the CAM losses weight each row's term by it (`seaembed.train.losses`).
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ def load_training_data(paths: list[str | Path], *, group_by: str = "task", max_n
     groups: dict[str, dict[str, list[Any]]] = {}
     tasks: dict[str, int] = defaultdict(int)
     idx, trimmed = 0, 0
+    weights: dict[str, list[float]] = defaultdict(list)
     for path in paths:
         n_file = 0
         for ex in read_examples(path):
@@ -74,11 +77,15 @@ def load_training_data(paths: list[str | Path], *, group_by: str = "task", max_n
                 cols[f"negative_{i + 1}"].append(n)
             cols["label"].append(class_keys.key(ex.task, ex.label))
             cols["example_idx"].append(idx)
+            weights[name].append(float(ex.weight))
             tasks[ex.task] += 1
             idx += 1
             n_file += 1
         if n_file == 0:
             raise InputError(path, "no training examples in the file")
+    if any(w != 1.0 for ws in weights.values() for w in ws):
+        for name, cols in groups.items():
+            cols["weight"] = weights[name]
     if trimmed:
         logger.warning("kept the first %d hard negatives per example; %d extra negatives were not used",
                        max_negatives, trimmed)
@@ -99,14 +106,22 @@ def column_prompts(columns: list[str], query_prompt: str | None, passage_prompt:
 
 @dataclass
 class ExampleTrackingCollator(SentenceTransformerDataCollator):
-    """sentence-transformers' collator that passes `example_idx` through as a tensor instead of tokenizing it."""
+    """sentence-transformers' collator that passes `example_idx` through as a tensor instead of tokenizing it, and
+    folds a `weight` column into the labels: (rows, 2) float64 (class key, weight), read by the CAM losses."""
 
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
-        ids = None
+        ids = weights = None
         if features and "example_idx" in features[0]:
             ids = torch.tensor([int(f["example_idx"]) for f in features], dtype=torch.long)
-            features = [{k: v for k, v in f.items() if k != "example_idx"} for f in features]
+        if features and "weight" in features[0]:
+            weights = torch.tensor([float(f["weight"]) for f in features], dtype=torch.float64)
+        if ids is not None or weights is not None:
+            features = [{k: v for k, v in f.items() if k not in ("example_idx", "weight")} for f in features]
         batch = super().__call__(features)
         if ids is not None:
             batch["example_idx"] = ids
+        if weights is not None:
+            keys = batch.get("label")
+            keys = torch.full((len(features),), -1, dtype=torch.long) if keys is None else keys
+            batch["label"] = torch.stack([keys.to(torch.float64), weights], dim=1)
         return batch

@@ -32,7 +32,7 @@ from torch.utils.data import BatchSampler, ConcatDataset
 
 logger = logging.getLogger(__name__)
 
-TEXT_COLUMNS_EXCLUDED = ("label", "example_idx", "dataset_name")
+TEXT_COLUMNS_EXCLUDED = ("label", "example_idx", "weight", "dataset_name")
 MAX_PLANNED_EPOCHS = 50
 
 

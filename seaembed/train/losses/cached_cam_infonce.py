@@ -16,7 +16,7 @@ import torch
 from sentence_transformers.base.losses.gradcache import CachedLossMixin, has_static_embedding_input
 from torch import Tensor, nn
 
-from seaembed.train.losses.cam_infonce import CAMInfoNCELoss
+from seaembed.train.losses.cam_infonce import CAMInfoNCELoss, weight_total, weighted_row_sum
 
 
 class CachedCAMInfoNCELoss(CachedLossMixin, nn.Module):
@@ -56,10 +56,10 @@ class CachedCAMInfoNCELoss(CachedLossMixin, nn.Module):
             batch.queries = batch.queries.detach().requires_grad_()
             batch.docs = batch.docs.detach().requires_grad_()
         total = torch.zeros((), device=embeddings[0].device)
-        n = batch.local_rows
+        n, total_weight = batch.local_rows, weight_total(batch)
         for begin in range(0, n, self.mini_batch_size):
             end = min(begin + self.mini_batch_size, n)
-            chunk = self.loss.row_losses(batch, begin, end).sum() / n
+            chunk = weighted_row_sum(self.loss.row_losses(batch, begin, end), batch.weights, begin, end) / total_weight
             if with_backward:
                 chunk.backward()
                 chunk = chunk.detach()

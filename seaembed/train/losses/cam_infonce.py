@@ -23,7 +23,11 @@ M_i(c), when any enabled rule holds:
   (d) cross-task (option): k_i >= 0 and row j belongs to another task (retrieval rows count as another task);
   (e) no in-batch negatives for label-space rows (option, an ablation): k_i >= 0 and j != i.
 
-The loss is the mean of L_i over the rows. Masked logits are set to -inf before the log-sum-exp, so masked
+The loss is the mean of L_i over the rows or, when the batch carries row weights w_i (the `weight` of a training
+example, e.g. one that self-validation down-weighted), sum_i w_i L_i / sum_i w_i: a row of weight 0 contributes
+nothing, and all weights 1 give the plain mean. Weights scale a row's own term only; its texts stay candidates of
+the other rows. The weights travel in the `labels` tensor, the one per-row tensor sentence-transformers hands a
+loss: `labels` is either the class keys (R,) or (R, 2) float64 rows (class key, weight), see `split_labels`. Masked logits are set to -inf before the log-sum-exp, so masked
 candidates receive exactly zero gradient. With every k_i = -1 and distinct texts no rule fires and the loss is
 exactly sentence-transformers' MultipleNegativesRankingLoss with scale = 1/tau (with the same `directions`).
 
@@ -65,6 +69,7 @@ class ContrastiveBatch:
     valid: Tensor  # (R,) False for padding rows of uneven gathers
     offset: int  # global index of this process's first row
     local_rows: int
+    weights: Tensor | None = None  # (local_rows,) row weights of this process's rows; None = all 1
 
     @property
     def rows(self) -> int:
@@ -73,6 +78,33 @@ class ContrastiveBatch:
     @property
     def columns(self) -> int:
         return self.docs.shape[0] // self.rows
+
+
+def split_labels(labels: Tensor | None) -> tuple[Tensor | None, Tensor | None]:
+    """(class keys, row weights) of a `labels` tensor: (R,) keys, or (R, 2) float64 (key, weight) rows as
+    `seaembed.train.data.ExampleTrackingCollator` builds when the training data has a `weight` column (float64
+    holds every class key exactly: keys are below 2**53)."""
+    if labels is None or labels.dim() != 2:
+        return labels, None
+    if labels.shape[1] != 2:
+        raise ValueError(f"labels must be (rows,) class keys or (rows, 2) (key, weight), got {tuple(labels.shape)}")
+    return labels[:, 0].round().long(), labels[:, 1]
+
+
+def weighted_row_sum(losses: Tensor, weights: Tensor | None, begin: int, end: int) -> Tensor:
+    """sum of the row losses of rows [begin, end), each times its weight (weight 1 without weights)."""
+    if weights is None:
+        return losses.sum()
+    return (losses * weights[begin:end].to(losses.dtype)).sum()
+
+
+def weight_total(batch: ContrastiveBatch) -> float:
+    """The normaliser of the loss: the number of rows, or the sum of their weights (1 where the sum is 0, so an
+    all-zero batch is a loss of 0 without gradient rather than NaN)."""
+    if batch.weights is None:
+        return float(batch.local_rows)
+    total = float(batch.weights.sum())
+    return total if total > 0 else 1.0
 
 
 class CAMInfoNCELoss(nn.Module):
@@ -151,6 +183,11 @@ class CAMInfoNCELoss(nn.Module):
             raise ValueError(f"CAMInfoNCELoss needs (query, positive[, negatives...]) columns, got {len(embeddings)}")
         queries, columns = embeddings[0], list(embeddings[1:])
         n, device = queries.shape[0], queries.device
+        labels, weights = split_labels(labels)
+        if weights is not None:
+            if (weights < 0).any() or not torch.isfinite(weights).all():
+                raise ValueError("row weights must be finite and >= 0")
+            weights = weights.to(device)
         keys = torch.full((n,), -1, dtype=torch.long, device=device) if labels is None else labels.to(device).long().view(-1)
         if keys.shape[0] != n:
             raise ValueError(f"labels must hold one class key per row ({n}), got shape {tuple(labels.shape)}")
@@ -167,7 +204,7 @@ class CAMInfoNCELoss(nn.Module):
             valid, offset = torch.ones(n, dtype=torch.bool, device=device), 0
         return ContrastiveBatch(queries=queries, docs=torch.cat(columns, dim=0), keys=keys, tasks=self._tasks_of(keys),
                                 query_fp=fps[0], doc_fp=torch.cat(fps[1:], dim=0), valid=valid, offset=offset,
-                                local_rows=n)
+                                local_rows=n, weights=weights)
 
     # -- the loss -----------------------------------------------------------------------------------------
 
@@ -242,7 +279,10 @@ class CAMInfoNCELoss(nn.Module):
         """The loss of a batch given its column embeddings (query, positive, negatives...)."""
         self.last_stats = {}
         batch = self.prepare(embeddings, labels, fingerprints)
-        return self.row_losses(batch, 0, batch.local_rows).mean()
+        losses = self.row_losses(batch, 0, batch.local_rows)
+        if batch.weights is None:
+            return losses.mean()
+        return weighted_row_sum(losses, batch.weights, 0, batch.local_rows) / weight_total(batch)
 
     def forward(self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None) -> Tensor:
         from sentence_transformers.base.losses.merged_forward import embed_columns
