@@ -130,3 +130,84 @@ def test_empty_request_returns_empty_array():
     finally:
         engine.close()
     assert vecs.shape == (0, 8) and n == 0
+
+
+def test_small_request_after_a_big_one_finishes_first(onnx_backend):
+    """Fair scheduling (#15 item 6): with the tiny model, a 1-text request submitted after a 1000-text request
+    finishes before it, long before the big one is done, and both get the right rows."""
+    ran: list[int] = []
+    engine = Engine(onnx_backend, BatchingConfig(max_batch_tokens=256, max_wait_ms=0),
+                    on_batch=lambda s: ran.append(s.size))
+    big_texts = [f"sepatu lari ringan nomor {i} " * 3 for i in range(1000)]
+    finished: list[str] = []
+    ran_when_small_done: list[int] = []
+    try:
+        big = engine.submit(big_texts, "query")
+        big.add_done_callback(lambda _f: finished.append("big"))
+        small = engine.submit(["tas ransel"], "query")
+        small.add_done_callback(lambda _f: (finished.append("small"), ran_when_small_done.append(sum(ran))))
+        small_vec, _ = small.result(60)
+        big_vecs, _ = big.result(120)
+    finally:
+        engine.close()
+    assert finished == ["small", "big"]
+    assert ran_when_small_done[0] < 200  # sequences run before the small one was done: not most of the big one
+    ref = onnx_backend.embed_ids(onnx_backend.tokenize(["tas ransel"], "query"))
+    np.testing.assert_allclose(small_vec, ref, atol=1e-5)
+    ids = onnx_backend.tokenize(big_texts[:3], "query")
+    np.testing.assert_allclose(big_vecs[:3], onnx_backend.embed_ids(ids), atol=1e-5)
+
+
+def test_cancelled_request_stops_after_its_current_batch():
+    backend = RecordingBackend(delay=0.02)
+    engine = Engine(backend, BatchingConfig(max_batch_tokens=20, max_batch_size=4, max_wait_ms=0))
+    try:
+        fut = engine.submit(["abc"] * 400)  # 5 tokens each: 4 per batch, 100 batches of 20 ms
+        import time
+
+        time.sleep(0.15)
+        assert fut.cancel()
+        ran_at_cancel = len(backend.batches)
+        vecs, _ = engine.embed_sync(["z"], timeout=10)  # the worker moved on
+        assert vecs[0, 0] == 3
+    finally:
+        engine.close()
+    assert len(backend.batches) <= ran_at_cancel + 2  # at most the batch in flight, then the new request
+    assert sum(len(b) for b in backend.batches) < 100
+
+
+def test_cancelling_the_awaiting_task_cancels_the_request():
+    backend = RecordingBackend(delay=0.02)
+    engine = Engine(backend, BatchingConfig(max_batch_tokens=20, max_batch_size=4, max_wait_ms=0))
+
+    async def run():
+        task = asyncio.ensure_future(engine.embed(["abc"] * 400))
+        await asyncio.sleep(0.15)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0.1)
+
+    try:
+        asyncio.run(run())
+        n = len(backend.batches)
+        import time
+
+        time.sleep(0.2)
+        assert len(backend.batches) == n  # nothing more ran for it
+    finally:
+        engine.close()
+    assert sum(len(b) for b in backend.batches) < 100
+
+
+def test_token_budget_per_request():
+    from seaembed.engine.batching import RequestTooLarge
+
+    engine = Engine(RecordingBackend())
+    try:
+        with pytest.raises(RequestTooLarge, match="12 tokens; the limit is 11"):
+            engine.submit(["abcd", "efgh"], max_tokens=11)  # 2 x (4 + 2 special) tokens
+        vecs, n = engine.submit(["abcd", "efgh"], max_tokens=12).result(10)
+    finally:
+        engine.close()
+    assert n == 12 and vecs.shape == (2, 8)
