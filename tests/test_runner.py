@@ -93,3 +93,28 @@ def test_the_summary_lists_each_stage_with_its_peak_rss(tmp_path):
     data_line = next(line for line in text.splitlines() if line.strip().startswith("data"))
     assert "47 s" in data_line and "1,834 MiB" in data_line
     assert any("train" in line and "skipped" in line for line in text.splitlines())
+
+
+def test_release_free_memory_returns_freed_heap_to_the_os():
+    """Freed small allocations stay on glibc's heap until trimmed; release_free_memory gives them back (#12 item 4)."""
+    import sys
+    from pathlib import Path
+
+    import pytest
+
+    from seaembed.runner import release_free_memory
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("glibc malloc_trim is Linux-only")
+
+    def rss_mib() -> float:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise AssertionError("no VmRSS")
+
+    chunks = [bytearray(64 * 1024) for _ in range(6000)]  # ~375 MiB in heap-sized (below mmap threshold) blocks
+    del chunks[:-1]  # the last one pins the heap top, so plain free() cannot shrink it
+    before = rss_mib()
+    assert release_free_memory()
+    assert before - rss_mib() > 200

@@ -25,6 +25,8 @@ from sentence_transformers import SentenceTransformerTrainer
 from transformers import TrainerCallback
 
 from seaembed.progress import interactive
+from seaembed.progress import tqdm as progress_tqdm
+from seaembed.runner import release_free_memory
 from seaembed.train.checkpoints import (
     ExamplesSeenLog,
     checkpoint_step,
@@ -55,12 +57,28 @@ def loss_stats(loss: Any) -> dict[str, int]:
     return {}
 
 
+def route_model_card_bar_to_progress() -> None:
+    """sentence-transformers' model card draws a "Computing widget examples" tqdm bar of its own while the trainer
+    is built; route it through `seaembed.progress.tqdm`, so a log gets plain lines instead of cursor codes.
+
+    Its module binds `tqdm` at import, after our CLI has set up progress, so `TQDM_DISABLE` cannot reach it.
+    """
+    try:
+        from sentence_transformers.base import model_card
+    except ImportError:  # an older layout without the shared model-card module: nothing to route
+        return
+    if hasattr(model_card, "tqdm"):
+        model_card.tqdm = progress_tqdm
+
+
 class _ExamplesSeenCallback(TrainerCallback):
     def __init__(self, trainer: SeaembedTrainer) -> None:
         self.trainer = trainer
 
     def on_step_end(self, args, state, control, **kwargs):
         self.trainer.flush_step_log(state)
+        if not torch.cuda.is_available():
+            release_free_memory()  # CPU: freed activations go back to the OS each step (RSS 4.4 -> 1.3 GiB)
         delay = float(os.environ.get("SEAEMBED_TRAIN_STEP_DELAY", "0") or 0)
         if delay > 0:  # slows a run down on purpose, so tests can kill it mid-way
             time.sleep(delay)
@@ -71,6 +89,7 @@ class SeaembedTrainer(SentenceTransformerTrainer):
 
     def __init__(self, *args: Any, examples_log: ExamplesSeenLog | None = None, keep_checkpoints: int | None = 2,
                  warmup_ratio: float | None = None, **kwargs: Any) -> None:
+        route_model_card_bar_to_progress()
         super().__init__(*args, **kwargs)
         self.warmup_ratio = warmup_ratio
         self.examples_log = examples_log

@@ -313,3 +313,15 @@ def test_two_processes_gather_negatives(tmp_path, tiny_model_dir):
         assert len(a["ids"]) == len(b["ids"])
         assert a["candidates"] == b["candidates"] == 2 * len(a["ids"]) * columns  # world_size x batch candidates
     assert (out / "model" / "model.safetensors").exists()
+
+
+def test_a_logged_run_has_no_bar_frames(tmp_path, tiny_model_dir):
+    """With stderr going to a file, training prints plain lines: the model card's widget bar included (#12 item 3)."""
+    cfg = _config(tmp_path, tiny_model_dir, max_seq_length=16)
+    log = tmp_path / "train.log"
+    with log.open("w") as fh:
+        done = subprocess.run([str(VENV_BIN / "seaembed"), "train", str(cfg), "--max-steps", "2"], env=_env(),
+                              cwd=tmp_path, stdout=fh, stderr=subprocess.STDOUT, timeout=300)
+    text = log.read_text()
+    assert done.returncode == 0, text
+    assert "\r" not in text and "\x1b[" not in text, text[-2000:]
