@@ -68,6 +68,8 @@ class TrainConfig(BaseModel):
     warmup_ratio: float = Field(0.1, ge=0, le=1)
     scheduler: Literal["cosine", "linear", "constant_with_warmup"] = "cosine"
     bf16: bool = False
+    # Recompute activations in the backward pass: lower peak memory per step, at the cost of a second forward.
+    gradient_checkpointing: bool = False
     lora: LoraConfig | None = None
     freeze_word_embeddings: bool | None = None  # None: freeze on CPU, train on GPU
     matryoshka_dims: list[int] | None = None

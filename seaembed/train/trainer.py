@@ -327,6 +327,9 @@ def prepare_run(config: TrainConfig, *, progress: bool = True) -> PreparedRun:
         warmup_steps=0,  # set from warmup_ratio and the planned step count in SeaembedTrainer.create_scheduler
         lr_scheduler_type=config.scheduler,
         bf16=config.bf16,
+        gradient_checkpointing=config.gradient_checkpointing,
+        # non-reentrant, the variant torch recommends (it needs no input that requires grad)
+        gradient_checkpointing_kwargs={"use_reentrant": False} if config.gradient_checkpointing else None,
         use_cpu=device == "cpu",
         save_strategy="steps",
         save_steps=config.checkpoint_steps,

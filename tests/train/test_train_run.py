@@ -325,3 +325,34 @@ def test_a_logged_run_has_no_bar_frames(tmp_path, tiny_model_dir):
     text = log.read_text()
     assert done.returncode == 0, text
     assert "\r" not in text and "\x1b[" not in text, text[-2000:]
+
+
+def test_gradient_checkpointing_trains_the_same_weights(tmp_path, tiny_model_dir):
+    """Checkpointing only trades memory for a second forward: with frozen word embeddings it reaches the weights of a
+    plain run."""
+    from seaembed.train.config import load_train_config
+    from seaembed.train.trainer import train
+
+    outs = {}
+    for gc in (False, True):
+        d = tmp_path / f"gc{gc}"
+        d.mkdir()
+        cfg = load_train_config(_config(d, tiny_model_dir, max_steps=2, dev_file=None, gradient_checkpointing=gc))
+        outs[gc] = _weights(train(cfg, progress=False))
+    base = _weights(tiny_model_dir)
+    layer = next(k for k in base if "layer.0.attention.self.query.weight" in k)
+    assert not torch.equal(base[layer], outs[True][layer])  # it trained
+    for k in base:
+        torch.testing.assert_close(outs[True][k], outs[False][k], rtol=1e-4, atol=1e-5)
+
+
+def test_the_default_run_trains_with_gradcache_so_a_step_stays_small():
+    """The plain loss's activations were the default run's memory peak (4.3 GiB in benchmarks/train_memory.py; 1.7
+    with GradCache mini-batch 8): both profiles must resolve to the cached loss at that mini-batch."""
+    from seaembed.pipeline.config import load_run_config
+    from seaembed.train.config import LossConfig
+
+    for profile in ("quick", "full"):
+        cfg, _ = load_run_config(None, profile=profile)
+        loss = LossConfig(**cfg.train["loss"])
+        assert loss.cached and loss.mini_batch_size <= 8, profile
