@@ -12,7 +12,7 @@ PACKAGE = "seaembed"
 LAYERS: tuple[tuple[str, ...], ...] = (
     # foundations: errors, atomic writes, config loading, progress bars, version checks, the resumable stage
     # runner, the bundled samples, the tiny test model
-    ("errors", "atomic", "config", "progress", "compat", "runner", "samples", "testing"),
+    ("errors", "atomic", "config", "progress", "compat", "runner", "samples", "testing", "threads"),
     ("data",),  # reading and writing records, text analysis
     ("models",),  # model sources, loading, encoding
     ("engine",),  # the batching engine and its backends

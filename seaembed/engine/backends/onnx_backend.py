@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from seaembed.engine.backends.base import Backend, l2_normalise
+from seaembed.threads import intra_op_threads
 
 
 class OnnxBackend(Backend):
     """Runs `model.onnx` of an export directory; pooling and normalisation are in the graph."""
 
-    def __init__(self, export_dir: str | Path, *, threads: int | None = None, spin: bool = True) -> None:
+    def __init__(self, export_dir: str | Path, *, threads: int | None = None, spin: bool | None = None) -> None:
         import onnxruntime as ort
         from transformers import AutoTokenizer
 
@@ -23,11 +25,15 @@ class OnnxBackend(Backend):
         meta = read_export_meta(export_dir)
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if threads:
-            opts.intra_op_num_threads = int(threads)
+        # intra-op threads: the CPUs this process may use (affinity, cgroup quota), not the machine's core count
+        opts.intra_op_num_threads = int(threads or intra_op_threads())
         opts.inter_op_num_threads = 1
         # Busy-waiting intra-op threads: with e5-small int8 on 2 cores, spinning on gave ~530 texts/s against ~480
-        # with it off (256 titles, batch budget 512-1024 tokens). `spin=False` hands those cycles back to other work.
+        # with it off (256 titles, batch budget 512-1024 tokens), but a spinning pool steals a concurrent job's
+        # cycles. Default (spin=None): follow the process's OpenMP wait policy (seaembed.threads sets PASSIVE).
+        if spin is None:
+            spin = os.environ.get("OMP_WAIT_POLICY", "").upper() != "PASSIVE"
+        self.spin = bool(spin)
         opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         self.session = ort.InferenceSession(str(export_dir / meta.get("file", "model.onnx")), opts,
                                             providers=["CPUExecutionProvider"])
