@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import sys
 
-import typer
+from seaembed.threads import configure as _configure_threads
 
-from seaembed.errors import SeaembedError
+_configure_threads()  # thread count from the CPUs we may use, passive OpenMP waits: before anything imports torch
+
+import typer  # noqa: E402
+
+from seaembed.errors import SeaembedError  # noqa: E402
 
 app = typer.Typer(
     name="seaembed",
