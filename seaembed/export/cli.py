@@ -21,6 +21,10 @@ def export_command(
     calibration: Path | None = typer.Option(None, "--calibration", help="openvino-int8: texts to calibrate on "
                                             "(txt/JSONL/CSV, prompts included; a seeded sample of 300 rows when longer; default: a bundled sample mix)."),
     calibration_field: str | None = typer.Option(None, "--calibration-field", help="Column of --calibration."),
+    int8_variant: str = typer.Option("auto", "--int8-variant", help="onnx-int8: auto (time each onnxruntime int8 "
+                                     "variant on this machine, keep the fastest with cosine >= 0.99 vs fp32) or a "
+                                     "variant: per-channel, per-tensor, per-channel-reduce-range, fused-per-channel, "
+                                     "fused-per-tensor, fused-matmul-only."),
 ) -> None:
     """Export a model to ONNX or OpenVINO (fp32 or int8) with a parity report (cosine and nDCG@10 against fp32
     torch)."""
@@ -29,8 +33,13 @@ def export_command(
     from seaembed.export.export import export
 
     path = export(model, format, out, task_dir=task, threads=threads,  # type: ignore[arg-type]
-                  calibration=calibration, calibration_field=calibration_field)
+                  calibration=calibration, calibration_field=calibration_field, int8_variant=int8_variant)
     report = json.loads((path / "parity.json").read_text(encoding="utf-8"))
+    meta = json.loads((path / "seaembed_export.json").read_text(encoding="utf-8"))
+    if sel := meta.get("int8_selection"):
+        best = next(r for r in sel["candidates"] if r["variant"]["name"] == sel["chosen"])
+        typer.echo(f"int8 variant: {sel['chosen']} ({best['texts_per_s']} texts/s here, {best['x_vs_onnx_fp32']}x "
+                   f"onnx fp32, cosine {best['cosine_mean']}) of {len(sel['candidates'])} measured")
     typer.echo(f"wrote {path} ({format}); parity: cosine mean {report['cosine_mean']:.5f} "
                f"(min {report['cosine_min']:.5f}), nDCG@10 {report['ndcg@10_reference']:.4f} -> "
                f"{report['ndcg@10_candidate']:.4f} on {report['task']}")

@@ -82,27 +82,42 @@ def export_onnx_graph(source: str | Path, onnx_path: Path) -> dict:
     }
 
 
-def quantize_int8(fp32_path: Path, int8_path: Path) -> None:
-    """Dynamic quantisation: int8 weights (QInt8), activations quantised at run time (onnxruntime)."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+def quantize_int8(fp32_path: Path, int8_path: Path, variant: str = "per-channel") -> None:
+    """Dynamic quantisation: int8 weights (QInt8), activations quantised at run time (onnxruntime); `variant` names
+    one of `int8_select.VARIANTS`."""
+    from seaembed.export.int8_select import VARIANTS, quantize
 
-    # onnxruntime's quant_pre_process is skipped: its symbolic shape inference fails on these dynamic-axis BERT
-    # graphs ("Incomplete symbolic shape inference") and it leaves temp files in the working directory.
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)  # silence ORT's "please pre-process" warning for this call only
-    try:
-        quantize_dynamic(str(fp32_path), str(int8_path), weight_type=QuantType.QInt8, per_channel=True)
-    finally:
-        root.setLevel(level)
+    by_name = {v.name: v for v in VARIANTS}
+    if variant not in by_name:
+        raise ConfigError(f"unknown int8 variant '{variant}': use auto or one of {', '.join(by_name)}")
+    quantize(fp32_path, int8_path, by_name[variant])
+
+
+def _selection_texts(prompts: dict, n: int = 256) -> tuple[list[str], list[str]]:
+    """Timing texts (product titles of the bundled catalog, as queries) and parity texts (the parity set under
+    each prompt), prompts prepended as the serving engine does."""
+    import json
+
+    from seaembed.export.parity_data import parity_texts
+    from seaembed.samples import sample_path
+
+    rows = [json.loads(x) for x in sample_path("catalog.jsonl").read_text(encoding="utf-8").splitlines() if x]
+    titles = [r["title"] for r in rows][:: max(1, len(rows) // n)][:n]
+    query = prompts.get("query", "")
+    parity = [p + t for p in (list(prompts.values()) or [""]) for t in parity_texts()]
+    return [query + t for t in titles], parity
 
 
 def export(source: str | Path, fmt: Literal["onnx", "onnx-int8", "openvino", "openvino-int8"], out: str | Path, *,
            task_dir: str | Path | None = None, threads: int | None = None, parity: bool = True,
-           calibration: str | Path | None = None, calibration_field: str | None = None) -> Path:
+           calibration: str | Path | None = None, calibration_field: str | None = None,
+           int8_variant: str = "auto") -> Path:
     """Export `source` to `out` (written atomically) and write `parity.json`/`parity.md` there; returns `out`.
     `calibration` (openvino-int8 only): a text file (txt/JSONL/CSV, `calibration_field` for the column) of texts
-    like the ones you will serve, prompts included; default: a mix from the bundled sample."""
+    like the ones you will serve, prompts included; default: a mix from the bundled sample.
+    `int8_variant` (onnx-int8 only): `auto` times each onnxruntime int8 variant on this machine and keeps the
+    fastest with cosine >= 0.99 against the fp32 graph (recorded as `int8_selection` in the metadata), or a
+    variant name from `int8_select.VARIANTS`."""
     if fmt not in FORMATS:
         raise ConfigError(f"unknown export format '{fmt}': use one of {', '.join(FORMATS)}")
     if fmt.startswith("openvino"):
@@ -117,7 +132,16 @@ def export(source: str | Path, fmt: Literal["onnx", "onnx-int8", "openvino", "op
         if fmt == "onnx-int8":
             fp32 = tmp / "model.fp32.onnx"
             graph.rename(fp32)
-            quantize_int8(fp32, graph)
+            if int8_variant == "auto":
+                from seaembed.export.int8_select import select_int8
+
+                timing, parity_set = _selection_texts(meta["prompts"])
+                meta["int8_selection"] = select_int8(fp32, graph, tokenizer, timing_texts=timing,
+                                                     parity_texts=parity_set, threads=threads)
+                meta["int8_variant"] = meta["int8_selection"]["chosen"]
+            else:
+                quantize_int8(fp32, graph, int8_variant)
+                meta["int8_variant"] = int8_variant
             fp32.unlink()
         elif fmt.startswith("openvino"):
             from seaembed.export.openvino_export import calibration_texts, convert

@@ -1,0 +1,167 @@
+"""Pick the fastest onnxruntime int8 graph for the machine at hand (#15 item 11).
+
+onnxruntime's dynamic int8 quantisation has several knobs whose speed depends on the CPU (VNNI, AMX, AVX2-only):
+per-channel or per-tensor weight scales, `reduce_range` (7-bit weights, faster on CPUs without VNNI), which op
+types are quantised, and whether onnxruntime's transformer optimiser fuses attention / LayerNorm / GELU first (the
+fused graph quantises to QAttention). onnxruntime ships the quantiser and the optimiser; what it does not do is
+choose among them, so this module writes each candidate, times it here on product titles, checks its parity against
+the fp32 graph and keeps the fastest whose cosine stays >= `MIN_COSINE`. The measurement goes into the export's
+metadata (`int8_selection`).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+MIN_COSINE = 0.99  # gate on the mean cosine (vs the fp32 graph) over the parity texts, both prompts
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way to quantise the fp32 graph."""
+
+    name: str
+    fuse: bool = False  # onnxruntime.transformers optimizer (attention/LayerNorm/GELU fusion) before quantising
+    per_channel: bool = True
+    reduce_range: bool = False
+    op_types: tuple[str, ...] | None = None  # None: onnxruntime's default set
+    extra: dict = field(default_factory=dict)
+
+
+# The previous default first (per-channel QInt8, no fusion): the selection can only keep it or beat it.
+VARIANTS: tuple[Variant, ...] = (
+    Variant("per-channel"),
+    Variant("per-tensor", per_channel=False),
+    Variant("per-channel-reduce-range", reduce_range=True),
+    Variant("fused-per-channel", fuse=True),
+    Variant("fused-per-tensor", fuse=True, per_channel=False),
+    Variant("fused-matmul-only", fuse=True, op_types=("MatMul",)),
+)
+
+
+def fuse_graph(fp32_path: Path, out_path: Path, num_heads: int = 0, hidden_size: int = 0) -> None:
+    """onnxruntime's BERT graph optimiser (fused Attention, SkipLayerNorm, BiasGelu), fp32 in and out."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    model = optimize_model(str(fp32_path), model_type="bert", num_heads=num_heads, hidden_size=hidden_size,
+                           opt_level=1)
+    model.save_model_to_file(str(out_path))
+
+
+def quantize(fp32_path: Path, int8_path: Path, variant: Variant) -> None:
+    """Dynamic int8 quantisation of `fp32_path` as `variant` says (fusing first when it asks)."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    src = fp32_path
+    if variant.fuse:
+        src = int8_path.with_suffix(".fused.onnx")
+        fuse_graph(fp32_path, src)
+    # onnxruntime's quant_pre_process is skipped: its symbolic shape inference fails on these dynamic-axis BERT
+    # graphs ("Incomplete symbolic shape inference") and it leaves temp files in the working directory.
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # silence ORT's "please pre-process" warning for this call only
+    try:
+        quantize_dynamic(str(src), str(int8_path), weight_type=QuantType.QInt8, per_channel=variant.per_channel,
+                         reduce_range=variant.reduce_range,
+                         op_types_to_quantize=list(variant.op_types) if variant.op_types else None,
+                         # fused graphs hold com.microsoft ops whose outputs ORT's shape inference cannot type
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT, **variant.extra})
+    finally:
+        root.setLevel(level)
+        if src != fp32_path:
+            src.unlink(missing_ok=True)
+
+
+def time_session(run: Callable[[], object], repeats: int = 3) -> float:
+    """Best wall time of `repeats` calls after one warm-up."""
+    run()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def _session(path: Path, threads: int | None):
+    import onnxruntime as ort
+
+    from seaembed.threads import intra_op_threads
+
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.intra_op_num_threads = int(threads or intra_op_threads())
+    opts.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
+def _batches(tokenizer, texts: Sequence[str], batch_size: int = 32) -> list[dict]:
+    out = []
+    for i in range(0, len(texts), batch_size):
+        tok = tokenizer(list(texts[i:i + batch_size]), padding=True, truncation=True, max_length=512, return_tensors="np")
+        out.append({"input_ids": tok["input_ids"].astype(np.int64),
+                    "attention_mask": tok["attention_mask"].astype(np.int64)})
+    return out
+
+
+def _embed(session, batches: list[dict]) -> np.ndarray:
+    parts = [session.run(["sentence_embedding"], b)[0] for b in batches]
+    out = np.concatenate(parts).astype(np.float32)
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
+def select_int8(fp32_path: Path, int8_path: Path, tokenizer, *, timing_texts: Sequence[str],
+                parity_texts: Sequence[str], variants: Sequence[Variant] = VARIANTS, threads: int | None = None,
+                min_cosine: float = MIN_COSINE) -> dict:
+    """Write every variant, time it (texts/s on `timing_texts`, batches of 32) and check its cosine against the
+    fp32 graph on `parity_texts`; move the fastest that passes `min_cosine` to `int8_path` and return the
+    measurement (what `seaembed_export.json` records). No variant passing: the most faithful one is kept, and the
+    record says so."""
+    from seaembed.threads import describe
+
+    work = int8_path.parent / "int8_candidates"
+    work.mkdir(exist_ok=True)
+    ref_session = _session(fp32_path, threads)
+    parity_batches = _batches(tokenizer, parity_texts)
+    timing_batches = _batches(tokenizer, timing_texts)
+    reference = _embed(ref_session, parity_batches)
+    fp32_seconds = time_session(lambda s=ref_session: _embed(s, timing_batches))
+    ref_session = None  # free the fp32 session before the candidates load
+    rows: list[dict] = []
+    for v in variants:
+        path = work / f"{v.name}.onnx"
+        try:
+            quantize(fp32_path, path, v)
+            session = _session(path, threads)
+        except Exception as e:  # noqa: BLE001 - a variant this onnxruntime/graph cannot build is reported, not fatal
+            log.warning("int8 variant %s failed: %s", v.name, e)
+            rows.append({"variant": asdict(v), "error": f"{type(e).__name__}: {e}"})
+            continue
+        cos = np.sum(reference * _embed(session, parity_batches), axis=1)
+        seconds = time_session(lambda s=session: _embed(s, timing_batches))
+        rows.append({"variant": asdict(v), "texts_per_s": round(len(timing_texts) / seconds, 1),
+                     "x_vs_onnx_fp32": round(fp32_seconds / seconds, 3), "cosine_mean": round(float(cos.mean()), 5),
+                     "cosine_min": round(float(cos.min()), 5), "file": str(path)})
+        del session
+    ok = [r for r in rows if "error" not in r]
+    if not ok:
+        raise RuntimeError("no int8 variant could be built: " + "; ".join(r["error"] for r in rows))
+    passing = [r for r in ok if r["cosine_mean"] >= min_cosine]
+    chosen = max(passing, key=lambda r: r["texts_per_s"]) if passing else max(ok, key=lambda r: r["cosine_mean"])
+    shutil.move(chosen["file"], int8_path)
+    shutil.rmtree(work, ignore_errors=True)
+    for r in rows:
+        r.pop("file", None)
+    return {"chosen": chosen["variant"]["name"], "passed_parity": bool(passing), "min_cosine_mean": min_cosine,
+            "onnx_fp32_texts_per_s": round(len(timing_texts) / fp32_seconds, 1), "n_timing_texts": len(timing_texts),
+            "n_parity_texts": len(parity_texts), "candidates": rows, "threads": describe()}
