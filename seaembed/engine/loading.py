@@ -30,3 +30,41 @@ def describe_modules(model) -> tuple[str, bool]:
         mode = next((k.removeprefix("pooling_mode_").removesuffix("_tokens")
                      for k, v in cfg.items() if k.startswith("pooling_mode_") and v), "mean")
     return str(mode), "Normalize" in names
+
+
+# Which export `seaembed serve --model DIR` prefers when DIR has several: int8 first (the fast path), onnx before
+# openvino (the default install has onnxruntime; openvino is an extra).
+EXPORT_PREFERENCE = ("onnx-int8", "openvino-int8", "onnx", "openvino")
+
+
+def find_export(model: str | Path) -> tuple[Path, str] | None:
+    """The fastest `seaembed export` of `model`, as `(export_dir, format)`, or None.
+
+    `model` may be a run directory (its run.json names the exports of the final model) or a model directory inside
+    one (e.g. `RUN/merged`: the run's exports whose recorded source is that directory). An export directory itself
+    is not looked up here (the backends read it directly)."""
+    import json
+
+    from seaembed.engine.export_meta import EXPORT_META
+
+    path = Path(str(model)).expanduser()
+    if not path.is_dir() or (path / EXPORT_META).is_file():
+        return None
+    for run_dir, whole_run in ((path, True), (path.parent, False)):
+        manifest_path = run_dir / "run.json"
+        if not manifest_path.is_file():
+            continue
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        for fmt in EXPORT_PREFERENCE:
+            export_dir = manifest.get(f"export_{fmt.replace('-', '_')}")
+            if not export_dir or not (Path(export_dir) / EXPORT_META).is_file():
+                continue
+            meta = json.loads((Path(export_dir) / EXPORT_META).read_text(encoding="utf-8"))
+            source = meta.get("source")
+            wanted = manifest.get("final_model") if whole_run else str(path)
+            if source and wanted and Path(source).resolve() == Path(wanted).resolve():
+                return Path(export_dir), fmt
+    return None
