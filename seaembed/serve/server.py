@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from seaembed.engine.export_meta import resolve_backend
+from seaembed.engine.loading import find_export
 from seaembed.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -42,10 +44,15 @@ def build_app(opts: ServeOptions):
 
     if opts.default_input_type not in INPUT_TYPES:
         raise ConfigError(f"--default-input-type must be one of {', '.join(INPUT_TYPES)}")
-    backend_name = resolve_backend(opts.model, opts.backend)
+    source, found = opts.model, find_export(opts.model) if opts.backend == "auto" else None
+    if found:  # the fast path: the int8 export a run built of this model
+        source = str(found[0])
+    backend_name = resolve_backend(source, opts.backend)
     index = SearchIndex.load(opts.index) if opts.index else None
-    backend = create_backend(backend_name, opts.model, dtype=opts.dtype, threads=opts.threads,
+    backend = create_backend(backend_name, source, dtype=opts.dtype, threads=opts.threads,
                              quantization=opts.quantization)
+    via = f" (the {found[1]} export of {opts.model}; --backend torch serves the torch model)" if found else ""
+    print(f"seaembed serve: {backend.name} backend from {source}{via}", file=sys.stderr, flush=True)
     if index is not None and index.dim != backend.dim:
         raise ConfigError(f"the index {opts.index} holds {index.dim}-d vectors but the model gives {backend.dim}-d; "
                           "rebuild it with this model")
