@@ -71,7 +71,8 @@ def _data_stage(cfg: RunConfig, base: Path, out: Path, log) -> tuple[Any, dict[s
 def serve_command(cfg: RunConfig, manifest: dict[str, Any]) -> str:
     """The `seaembed serve` command for the run's result, following the config's `serve` section."""
     s = cfg.serve
-    model = manifest.get(f"export_{s.use_export.replace('-', '_')}") if s.use_export else None
+    fmt = s.use_export or ("onnx-int8" if s.backend in ("auto", "onnx") else None)  # the int8 export by default
+    model = manifest.get(f"export_{fmt.replace('-', '_')}") if fmt else None
     parts = ["seaembed serve", "--model", str(model or manifest["final_model"])]
     if manifest.get("index"):
         parts += ["--index", manifest["index"]]
