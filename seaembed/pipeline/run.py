@@ -94,6 +94,9 @@ def run_pipeline(cfg: RunConfig, base: Path, out: str | Path, *, log=print) -> d
     runner = StageRunner(out, log=log)
     manifest: dict[str, Any] = {"config_dir": str(base), "base_model": cfg.base_model, "started_at":
                                 time.strftime("%Y-%m-%dT%H:%M:%S"), "stages": {}}
+    from seaembed.threads import describe
+
+    manifest["threads"] = describe()  # CPUs, intra-op threads and OpenMP wait policy this run used
     base_model = resolve_source(cfg.base_model, base)
     base_dir = str(resolve_model_dir(base_model))  # builds the packaged model once, so every stage reuses it
     domain = resolve_tasks(cfg.eval.domain_tasks, base)
