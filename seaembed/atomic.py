@@ -67,6 +67,32 @@ def write_jsonl(path: str | Path, rows: Iterable[Any]) -> int:
     return n
 
 
+def write_text_set(out_dir: str | Path, files: dict[str, str]) -> dict[str, Path]:
+    """Write several text files into `out_dir` as one set: all or none.
+
+    Every file is first written to a temporary file beside its target; only when all of them were written (a full
+    disk fails here, before any target changed) are they renamed into place, one `os.replace` each."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    umask = os.umask(0)
+    os.umask(umask)
+    temps: dict[str, Path] = {}
+    try:
+        for name, text in files.items():
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out)
+            os.close(fd)
+            temps[name] = Path(tmp)
+            temps[name].write_text(text, encoding="utf-8")
+            os.chmod(temps[name], 0o666 & ~umask)
+        for name, tmp in temps.items():
+            os.replace(tmp, out / name)
+    finally:
+        for tmp in temps.values():
+            if tmp.exists():
+                tmp.unlink()
+    return {name: out / name for name in files}
+
+
 @contextlib.contextmanager
 def atomic_dir(path: str | Path) -> Iterator[Path]:
     """Yield a temporary directory beside `path`; on success it replaces `path` (and any old copy) in one step."""

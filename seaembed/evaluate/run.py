@@ -88,14 +88,14 @@ def evaluate(
 
 
 def write_results(results: dict[str, Any], out_dir: str | Path) -> dict[str, Path]:
-    """Write `results.json`, `results.md` and `report.html` (each atomically) into `out_dir`."""
-    from seaembed.atomic import write_json, write_text
+    """Write `results.json`, `results.md` and `report.html` into `out_dir` as one set: all three or none (all are
+    rendered and written to temporary files first, then renamed into place; see `seaembed.atomic.write_text_set`)."""
+    import json
+
+    from seaembed.atomic import write_text_set
     from seaembed.evaluate.report import render_html, render_markdown
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {"json": out / "results.json", "markdown": out / "results.md", "html": out / "report.html"}
-    write_json(paths["json"], results)
-    write_text(paths["markdown"], render_markdown(results))
-    write_text(paths["html"], render_html(results))
-    return paths
+    texts = {"results.json": json.dumps(results, ensure_ascii=False, indent=2) + "\n",
+             "results.md": render_markdown(results), "report.html": render_html(results)}
+    written = write_text_set(out_dir, texts)
+    return {"json": written["results.json"], "markdown": written["results.md"], "html": written["report.html"]}
