@@ -35,6 +35,29 @@ def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
             tmp_path.unlink()
 
 
+def check_writable(path: str | Path) -> None:
+    """Fail early, before long work, when `path` (a file or directory to be written) cannot be written: its nearest
+    existing ancestor must be a writable directory (probed by creating and removing a temporary file, which also
+    catches read-only mounts that `os.access` misses) and have some free space. Raises `OutputError`."""
+    from seaembed.errors import OutputError
+
+    path = Path(path)
+    parent = path.parent if not path.is_dir() else path
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputError(path, f"{parent} is not a directory")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".seaembed-write-check.", dir=parent)
+        os.close(fd)
+        os.unlink(tmp)
+        free = shutil.disk_usage(parent).free
+    except OSError as e:
+        raise OutputError.from_os_error(path, e) from None
+    if free == 0:
+        raise OutputError(path, "no space left on device")
+
+
 def write_text(path: str | Path, text: str) -> Path:
     """Write a text file atomically."""
     with atomic_path(path) as tmp:

@@ -6,7 +6,11 @@ its message on one line and exits with status 2, never a traceback.
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
+
+#: OSError codes a user causes and fixes (full disk or quota, read-only filesystem, no permission)
+OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
 
 
 class SeaembedError(Exception):
@@ -32,3 +36,16 @@ class ConfigError(SeaembedError):
 
 class ModelSourceError(SeaembedError):
     """A model source that cannot be resolved or loaded."""
+
+
+class OutputError(SeaembedError):
+    """An output that cannot be written (read-only, disk full, not a directory): `path: reason`."""
+
+    def __init__(self, path: str | Path, reason: str):
+        self.path, self.reason = str(path), reason
+        super().__init__(f"{path}: cannot write: {reason}")
+
+    @classmethod
+    def from_os_error(cls, path: str | Path, error: OSError) -> OutputError:
+        """`OSError(ENOSPC, ...)` -> `path: cannot write: No space left on device`."""
+        return cls(getattr(error, "filename", None) or path, error.strerror or str(error))

@@ -48,7 +48,7 @@ def encode_command(
     """Encode the texts of INPUT into L2-normalised float32 embeddings saved as a .npy file (same row order)."""
     import numpy as np
 
-    from seaembed.atomic import atomic_path
+    from seaembed.atomic import atomic_path, check_writable
     from seaembed.data.io import read_texts
     from seaembed.errors import ConfigError
     from seaembed.models.encode import encode
@@ -57,6 +57,7 @@ def encode_command(
     if output.suffix != ".npy":
         raise ConfigError(f"--output {output}: expected a .npy file name")
     texts = read_texts(input, field=field)  # raises InputError naming file:line and field
+    check_writable(output)  # before the model loads and the texts are encoded
     loaded = load_model(model, dtype=dtype.value)
     vectors = encode(loaded, texts, prompt=prompt.value if prompt else None, batch_size=batch_size,
                      show_progress=not no_progress)

@@ -49,7 +49,9 @@ def read_catalog(path: str | Path, *, text_fields: list[str], id_field: str = "i
     texts: list[str] = []
     meta: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
+    columns: set[str] = set()
     for rec in iter_records(path, field_map=field_map, required=[text_fields[0]]):
+        columns.update(rec.data)
         parts = []
         for name in text_fields:
             value = rec.data.get(name)
@@ -73,6 +75,13 @@ def read_catalog(path: str | Path, *, text_fields: list[str], id_field: str = "i
         meta.append(row)
     if not ids:
         raise InputError(path, "the catalog has no rows")
+    # a field no row has is a typo (e.g. --text-fields titel), not an empty column
+    missing = [f for f in text_fields if f not in columns]
+    if id_field != "id" and id_field not in columns:
+        missing.append(id_field)
+    if missing:
+        raise InputError(path, f"no row has a '{missing[0]}' column (columns: {', '.join(sorted(columns))})",
+                         field=missing[0])
     if detect_lang:
         missing = [i for i, m in enumerate(meta) if not m.get("lang")]
         if missing:

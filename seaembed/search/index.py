@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from seaembed.atomic import atomic_dir, atomic_path, write_json, write_jsonl
+from seaembed.atomic import atomic_dir, atomic_path, check_writable, write_json, write_jsonl
 from seaembed.engine.batching import Engine
 from seaembed.errors import ConfigError
 from seaembed.search.catalog import Catalog, read_catalog
@@ -34,11 +34,12 @@ log = logging.getLogger(__name__)
 INDEX_VERSION = 1
 
 
-def _file_digest(path: Path) -> str:
+def _texts_digest(texts: list[str]) -> str:
+    """sha1 of the exact texts to embed (so the catalog's content, the text fields and the field mapping count,
+    never the catalog's path)."""
     h = hashlib.sha1()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
+    for t in texts:
+        h.update(t.encode("utf-8") + b"\0")
     return h.hexdigest()
 
 
@@ -110,15 +111,18 @@ def build_index(model: str, catalog_path: str | Path, out: str | Path, *, engine
     catalog: Catalog = read_catalog(catalog_path, text_fields=text_fields, id_field=id_field,
                                     default_lang=default_lang, detect_lang=detect_lang)
     chosen = faiss_index.choose_kind(len(catalog.ids), kind)
+    check_writable(out)  # before the model loads and the catalog is embedded
     own_engine = engine is None
     if engine is None:
         from seaembed.engine.backends import create_backend
 
         engine = Engine(create_backend(backend, model))
     try:
-        fingerprint = {"catalog_sha1": _file_digest(catalog_path), "model": str(model),
-                       "backend": engine.backend.name, "text_fields": text_fields, "chunk_size": chunk_size,
-                       "n": len(catalog.ids)}
+        from seaembed.models.fingerprint import model_fingerprint
+
+        # keyed by content: the model's weights (not its path), the texts to embed, and the settings
+        fingerprint = {"texts_sha1": _texts_digest(catalog.texts), "model_weights": model_fingerprint(str(model)),
+                       "backend": engine.backend.name, "chunk_size": chunk_size, "n": len(catalog.ids)}
         work = out.with_name(out.name + ".partial")
         vectors = embed_in_chunks(engine, catalog.texts, work, fingerprint, chunk_size=chunk_size,
                                   show_progress=show_progress)
@@ -137,7 +141,7 @@ def build_index(model: str, catalog_path: str | Path, out: str | Path, *, engine
 
         faiss.write_index(faiss_index.build(vectors, chosen), str(tmp / "dense.faiss"))
         np.save(tmp / "embeddings.npy", vectors)
-        write_jsonl(tmp / "metadata.jsonl", ({"id": i, **m} for i, m in zip(catalog.ids, catalog.meta, strict=True)))
+        write_jsonl(tmp / "metadata.jsonl", ({**m, "id": i} for i, m in zip(catalog.ids, catalog.meta, strict=True)))
         build_bm25(catalog.texts, [m.get("lang") for m in catalog.meta], tmp / "bm25")
         write_json(tmp / "index.json", {
             "version": INDEX_VERSION, "kind": chosen, "size": len(catalog.ids), "dim": int(vectors.shape[1]),

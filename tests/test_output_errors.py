@@ -1,0 +1,114 @@
+"""Disk full and read-only outputs: one line, exit 2, and checked before the model loads (#15 item 3)."""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from seaembed.atomic import check_writable
+from seaembed.cli import main
+from seaembed.errors import OutputError
+
+
+def _run(monkeypatch, capsys, *args: str) -> tuple[int, str]:
+    monkeypatch.setattr(sys, "argv", ["seaembed", *args])
+    try:
+        main()
+        code = 0
+    except SystemExit as e:
+        code = int(e.code or 0)
+    return code, capsys.readouterr().err
+
+
+def _read_only(monkeypatch, directory: Path) -> None:
+    """chmod 0555 where that binds; as root (chmod is ineffective) make mkstemp there fail with EROFS instead."""
+    if os.geteuid() != 0:
+        directory.chmod(0o555)
+        return
+    import tempfile
+
+    real = tempfile.mkstemp
+
+    def mkstemp(*args, dir=None, **kwargs):
+        if dir is not None and Path(dir).resolve() == directory.resolve():
+            raise OSError(errno.EROFS, "Read-only file system", str(directory))
+        return real(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+
+
+def _no_model_load(monkeypatch):
+    import seaembed.models.sources as sources
+
+    def fail(*a, **k):
+        raise AssertionError("the model was loaded before the output was checked")
+
+    monkeypatch.setattr(sources, "load_model", fail)
+
+
+def test_check_writable_read_only_dir(tmp_path, monkeypatch):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    _read_only(monkeypatch, ro)
+    try:
+        with pytest.raises(OutputError, match="cannot write"):
+            check_writable(ro / "sub" / "x.npy")
+        check_writable(tmp_path / "new" / "deeper" / "x.npy")  # a missing parent under a writable dir is fine
+    finally:
+        ro.chmod(0o755)
+
+
+def test_encode_to_read_only_dir_is_one_line_exit_2_before_loading(tmp_path, monkeypatch, capsys):
+    src = tmp_path / "in.txt"
+    src.write_text("a\nb\n")
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    _read_only(monkeypatch, ro)
+    _no_model_load(monkeypatch)
+    try:
+        code, err = _run(monkeypatch, capsys, "encode", "--model", "unused", "--input", str(src), "--output",
+                         str(ro / "x.npy"))
+    finally:
+        ro.chmod(0o755)
+    assert code == 2, err
+    assert err.strip().count("\n") == 0 and "cannot write" in err and "Traceback" not in err
+
+
+def test_disk_full_during_encode_write_is_one_line_exit_2(tiny_model_dir, tmp_path, monkeypatch, capsys):
+    import numpy as np
+
+    src = tmp_path / "in.txt"
+    src.write_text("a\nb\n")
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "x.npy"))
+
+    monkeypatch.setattr(np, "save", full)
+    code, err = _run(monkeypatch, capsys, "encode", "--model", str(tiny_model_dir), "--input", str(src), "--output",
+                     str(tmp_path / "x.npy"), "--no-progress")
+    assert code == 2, err
+    lines = [ln for ln in err.splitlines() if ln.strip() and not ln.startswith("warning:")]
+    assert len(lines) == 1 and "No space left on device" in lines[0]
+    assert not (tmp_path / "x.npy").exists()
+
+
+def test_index_to_read_only_dir_fails_before_loading_the_model(tiny_model_dir, catalog_file, tmp_path, monkeypatch,
+                                                                capsys):
+    import seaembed.engine.backends as backends
+
+    monkeypatch.setattr(backends, "create_backend",
+                        lambda *a, **k: (_ for _ in ()).throw(AssertionError("model loaded first")))
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    _read_only(monkeypatch, ro)
+    try:
+        code, err = _run(monkeypatch, capsys, "index", "--model", str(tiny_model_dir), "--catalog",
+                         str(catalog_file), "--out", str(ro / "idx"), "--backend", "torch")
+    finally:
+        ro.chmod(0o755)
+    assert code == 2, err
+    assert "cannot write" in err and "Traceback" not in err
