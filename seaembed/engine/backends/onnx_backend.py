@@ -29,10 +29,10 @@ class OnnxBackend(Backend):
         opts.intra_op_num_threads = int(threads or intra_op_threads())
         opts.inter_op_num_threads = 1
         # Busy-waiting intra-op threads: with e5-small int8 on 2 cores, spinning on gave ~530 texts/s against ~480
-        # with it off (256 titles, batch budget 512-1024 tokens), but a spinning pool steals a concurrent job's
-        # cycles. Default (spin=None): follow the process's OpenMP wait policy (seaembed.threads sets PASSIVE).
+        # with it off (256 titles, batch budget 512-1024 tokens). ORT's pool is its own (not OpenMP), so the passive
+        # OpenMP policy of seaembed.threads does not reach it; default (spin=None): spin unless SEAEMBED_SPIN=0.
         if spin is None:
-            spin = os.environ.get("OMP_WAIT_POLICY", "").upper() != "PASSIVE"
+            spin = os.environ.get("SEAEMBED_SPIN", "1") != "0"
         self.spin = bool(spin)
         opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         self.session = ort.InferenceSession(str(export_dir / meta.get("file", "model.onnx")), opts,
