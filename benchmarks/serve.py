@@ -1,6 +1,9 @@
 """Serving benchmark, one run: raw engine throughput of onnx-int8 and openvino-int8 vs torch fp32 vs plain
 `SentenceTransformer.encode`; quality kept under int8; tokens/s and p50/p99 latency through the HTTP server at
-concurrency 1, 8 and 32 on loopback; and the server's overhead over its raw engine under the same load.
+concurrency 1, 8 and 32 on loopback; the server's overhead over its raw engine under the same load; and model FLOP
+utilisation (MFU) of each path against GEMM peaks (fp32, bf16, int8) measured on this machine in the same run.
+The onnx-int8 export is the default one: `seaembed export` times onnxruntime's int8 variants here and keeps the
+fastest within cosine 0.99 (the selection table is printed from the export's metadata).
 
 Texts: product titles of the bundled sample catalog (seaembed/samples/catalog.jsonl: real Tokopedia names from
 PRDECT-ID, CC BY 4.0, and hand-written multilingual products), encoded as queries.
@@ -64,7 +67,7 @@ def ensure_export(model: str, fmt: str, export_dir: str | None) -> Path:
     out = home / "bench" / (model.replace(":", "_").replace("/", "_") + f"-{fmt}")
     try:
         meta = read_export_meta(out)
-        if meta.get("source") == model and meta.get("format") == fmt:
+        if meta.get("source") == model and meta.get("format") == fmt and (fmt != "onnx-int8" or "int8_selection" in meta):
             return out
     except Exception:  # noqa: BLE001 - not there yet
         pass
@@ -79,6 +82,69 @@ def openvino_available() -> bool:
     except ImportError:
         return False
     return True
+
+
+def gemm_peaks(threads: int | None, n: int = 1024) -> dict:
+    """FLOP/s of one large square GEMM on this machine, as the paths would run it: torch fp32 and bf16
+    (`torch.mm`), and onnxruntime int8 (`MatMulInteger`, uint8 x int8, the op dynamic quantisation emits).
+    Best of 5 after a warm-up, at the benchmark's thread setting."""
+    import onnx
+    import onnxruntime as ort
+    import torch
+    from onnx import TensorProto, helper
+
+    from seaembed.threads import intra_op_threads
+
+    flops = 2.0 * n ** 3
+    out = {"n": n}
+    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
+        out[name] = flops / timed(lambda a=a, b=b: torch.mm(a, b), repeats=5)
+    graph = helper.make_graph(
+        [helper.make_node("MatMulInteger", ["A", "B"], ["Y"])], "gemm",
+        [helper.make_tensor_value_info("A", TensorProto.UINT8, [n, n]),
+         helper.make_tensor_value_info("B", TensorProto.INT8, [n, n])],
+        [helper.make_tensor_value_info("Y", TensorProto.INT32, [n, n])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = int(threads or intra_op_threads())
+    sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    feeds = {"A": rng.integers(0, 255, (n, n), dtype=np.uint8), "B": rng.integers(-127, 127, (n, n), dtype=np.int8)}
+    onnx.checker.check_model(model)
+    out["int8"] = flops / timed(lambda: sess.run(["Y"], feeds), repeats=5)
+    return {k: (round(v / 1e9, 1) if k != "n" else v) for k, v in out.items()}  # GFLOP/s
+
+
+def model_flops(model: str, lengths: list[int]) -> float:
+    """Forward FLOPs of a BERT-style encoder over texts of `lengths` tokens (no padding counted): per layer and
+    token 2 x (4 H^2 + 2 H I) for the projections and feed-forward, plus 4 s H for attention scores and values
+    (the inference analogue of nanoGPT's 6N + attention count; embeddings and pooling left out)."""
+    from transformers import AutoConfig
+
+    from seaembed.models import resolve_model_dir
+
+    cfg = AutoConfig.from_pretrained(str(resolve_model_dir(model)))
+    h, inter, layers = cfg.hidden_size, cfg.intermediate_size, cfg.num_hidden_layers
+    per_token = 2 * (4 * h * h + 2 * h * inter)
+    return float(sum(layers * (s * per_token + 4 * s * s * h) for s in lengths))
+
+
+PRECISION = {"torch-fp32": "fp32", "torch-bf16": "bf16", "onnx-int8": "int8", "openvino-int8": "int8",
+             "sentence-transformers fp32 encode (batch 32)": "fp32"}
+
+
+def add_mfu(raw: dict, flops: float, peaks: dict) -> None:
+    """MFU of each path: achieved model FLOP/s over the GEMM peak of its precision, and over the fp32 peak."""
+    for key, row in raw.items():
+        name = key.removeprefix("engine ")
+        achieved = flops / row["seconds"] / 1e9
+        row["model_gflops_per_s"] = round(achieved, 1)
+        prec = PRECISION.get(name, "fp32")
+        row["mfu_precision"] = prec
+        row["mfu"] = round(achieved / peaks[prec], 3)
+        row["mfu_vs_fp32_peak"] = round(achieved / peaks["fp32"], 3)
 
 
 def raw_throughput(model: str, exports: dict[str, Path], texts: list[str], threads: int | None) -> tuple[dict, dict]:
@@ -212,9 +278,31 @@ def render(r: dict) -> str:
              f"{r['machine']['cpus']} CPUs ({r['machine']['cpu_flags']}) shared with other work (load average "
              f"{r['machine']['load_before']} before, {r['machine']['load_after']} after). {r['seconds']:.0f} s in all.",
              "", "## Raw throughput (one process, no HTTP)", "",
-             "| path | texts/s | tokens/s | x sentence-transformers |", "|---|---|---|---|"]
+             "| path | texts/s | tokens/s | x sentence-transformers | model GFLOP/s | MFU (own precision's GEMM peak) "
+             "| MFU vs fp32 peak |", "|---|---|---|---|---|---|---|"]
     for k, v in r["raw"].items():
-        lines.append(f"| {k} | {v['texts_per_s']} | {v['tokens_per_s']} | {v['x_vs_sentence_transformers']} |")
+        lines.append(f"| {k} | {v['texts_per_s']} | {v['tokens_per_s']} | {v['x_vs_sentence_transformers']} | "
+                     f"{v['model_gflops_per_s']} | {v['mfu']:.1%} ({v['mfu_precision']}) | {v['mfu_vs_fp32_peak']:.1%} |")
+    pk = r["gemm_peak_gflops"]
+    lines += ["", f"GEMM peaks measured in this run ({pk['n']}x{pk['n']}x{pk['n']}, best of 5): fp32 {pk['fp32']} "
+              f"GFLOP/s, bf16 {pk['bf16']} GFLOP/s (torch.mm), int8 {pk['int8']} GOP/s (onnxruntime MatMulInteger). "
+              f"Model FLOPs: {r['model_gflops']:.1f} GFLOP for the {r['n_texts']} texts (unpadded tokens; "
+              "projections, feed-forward and attention of every layer). Threads: "
+              f"{r['threads']['intra_op_threads']} intra-op, OMP_WAIT_POLICY={r['threads']['env'].get('OMP_WAIT_POLICY')}."]
+    sel = r.get("int8_selection")
+    if sel:
+        lines += ["", f"## onnx-int8: the variant `seaembed export` chose on this machine ({sel['chosen']})", "",
+                  f"onnx fp32 graph: {sel['onnx_fp32_texts_per_s']} texts/s on the same {sel['n_timing_texts']} "
+                  f"titles (batches of 32, catalog order); gate: cosine mean >= {sel['min_cosine_mean']} on "
+                  f"{sel['n_parity_texts']} parity texts.", "",
+                  "| variant | texts/s | x onnx fp32 | cosine mean | cosine min |", "|---|---|---|---|---|"]
+        for c in sel["candidates"]:
+            if "error" in c:
+                lines.append(f"| {c['variant']['name']} | failed: {c['error'][:80]} | | | |")
+            else:
+                mark = " (chosen)" if c["variant"]["name"] == sel["chosen"] else ""
+                lines.append(f"| {c['variant']['name']}{mark} | {c['texts_per_s']} | {c['x_vs_onnx_fp32']} | "
+                             f"{c['cosine_mean']} | {c['cosine_min']} |")
     lines += ["", "## Quality under int8 (against torch fp32)", "",
               "| int8 path | cosine mean | cosine min | nDCG@10 fp32 | nDCG@10 int8 | delta |", "|---|---|---|---|---|---|"]
     for name, q in r["quality_int8"].items():
@@ -236,6 +324,10 @@ def render(r: dict) -> str:
     lines += ["## Targets", ""]
     for name, x in t["int8_x_st"].items():
         lines.append(f"- {name} engine >= 3x sentence-transformers fp32: measured {x}x -> {'met' if x >= 3 else 'missed'}")
+    for name, by_tpr in t.get("server_x_st_c32", {}).items():
+        for tpr, x in by_tpr.items():
+            lines.append(f"- {name} through the server (`seaembed serve --model EXPORT`), concurrency 32, {tpr} text(s) "
+                         f"per request: {x}x sentence-transformers fp32 tokens/s")
     for name, by_tpr in t["overhead_c32"].items():
         for tpr, o in by_tpr.items():
             lines.append(f"- {name} server overhead <= 15% at concurrency 32, {tpr} text(s) per request: measured "
@@ -264,20 +356,29 @@ def main() -> None:
     p.add_argument("--texts-per-request", type=int, nargs="+", default=[1, 16],
                    help="request shapes: 1 (a search query) and 16 (a batch call, e.g. indexing)")
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--skip-openvino", action="store_true", help="leave the openvino-int8 peer out (shorter run)")
     p.add_argument("--out", default=str(RESULTS / "serve"))
     args = p.parse_args()
 
+    from seaembed.threads import configure
+
+    threads_info = configure()  # as the `seaembed` command does (before torch loads in this process)
     started = time.perf_counter()
     load_before = os.getloadavg()
     exports = {"onnx-int8": ensure_export(args.model, "onnx-int8", args.int8_dir)}
-    if openvino_available():
+    if openvino_available() and not args.skip_openvino:
         exports["openvino-int8"] = ensure_export(args.model, "openvino-int8", args.openvino_dir)
     else:
         print("openvino/nncf not installed: skipping the openvino-int8 path", flush=True)
     texts = load_titles(args.texts)
     print("raw throughput ...", flush=True)
     raw, engines = raw_throughput(args.model, exports, texts, args.threads)
-    print(json.dumps(raw, indent=1), flush=True)
+    print("GEMM peaks ...", flush=True)
+    peaks = gemm_peaks(args.threads)
+    lengths = [len(x) for x in engines["torch-fp32"].backend.tokenize(texts, "query")]
+    flops = model_flops(args.model, lengths)
+    add_mfu(raw, flops, peaks)
+    print(json.dumps(raw, indent=1), peaks, flush=True)
     print("quality ...", flush=True)
     qual = quality(engines, list(exports), texts)
     print(qual, flush=True)
@@ -295,12 +396,20 @@ def main() -> None:
             server[name][str(tpr)] = server_runs(path, backend_for_format(name), texts, engines[name], levels,
                                                  per_level, tpr, args.threads)
     first = engines["onnx-int8"]
+    from seaembed.engine.export_meta import read_export_meta
+    from seaembed.threads import describe
+
+    st_tok = raw["sentence-transformers fp32 encode (batch 32)"]["tokens_per_s"]
     n_tokens = round(raw["engine onnx-int8"]["tokens_per_s"] * raw["engine onnx-int8"]["seconds"])
     report = {
         "model": args.model, "exports": {k: str(v) for k, v in exports.items()}, "n_texts": len(texts),
         "n_tokens": n_tokens, "texts_per_request": args.texts_per_request, "engine_config": vars(first.config),
-        "raw": raw, "quality_int8": qual, "server": server,
+        "raw": raw, "quality_int8": qual, "server": server, "gemm_peak_gflops": peaks,
+        "model_gflops": round(flops / 1e9, 2), "threads": {**threads_info, **describe()},
+        "int8_selection": read_export_meta(exports["onnx-int8"]).get("int8_selection"),
         "targets": {"int8_x_st": {k: raw[f"engine {k}"]["x_vs_sentence_transformers"] for k in exports},
+                    "server_x_st_c32": {k: {tpr: round(v["32"]["server"]["tokens_per_s"] / st_tok, 2)
+                                            for tpr, v in by.items()} for k, by in server.items()},
                     "overhead_c32": {k: {tpr: v["32"]["server_overhead"] for tpr, v in by.items()}
                                      for k, by in server.items()}},
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "cpu_flags": cpu_flags(),
