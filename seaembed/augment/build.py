@@ -114,9 +114,19 @@ def build_dataset(cfg: DataConfig, *, base_dir: str | Path | None = None, out: s
         from seaembed.augment.pairs import build_pairs
 
         drops = DropLog()
-        return done("pairs", build_pairs(source_data(), cfg.pairs, drops), drops)
+        data = source_data()
+        rows = build_pairs(data, cfg.pairs, drops)
+        if cfg.same_class.enabled:
+            from seaembed.augment.same_class_pairs import same_class_pairs
 
-    runner.run("pairs", pairs, settings=cfg.pairs.model_dump(), inputs={"read": p["read"]})
+            sc = cfg.same_class
+            rows += same_class_pairs(data.products, data.reviews, kinds=sc.kinds, per_class=sc.per_class,
+                                     level=sc.category_level, seed=cfg.seed)
+        return done("pairs", rows, drops)
+
+    runner.run("pairs", pairs, settings={**cfg.pairs.model_dump(), **({"same_class": cfg.same_class.model_dump()}
+                                                                      if cfg.same_class.enabled else {})},
+               inputs={"read": p["read"]})
 
     # 3. translation augmentation
     translate_unavailable = None

@@ -238,6 +238,16 @@ class LangIdConfig(_Strict):
     langs: list[str] = Field(default_factory=lambda: list(DEFAULT_LANGS))
 
 
+class SameClassConfig(_Strict):
+    """Same-class text pairs (seaembed.augment.same_class_pairs): title <-> title of a category, review <-> review
+    of a rating, as label-space rows for Class-Aware Masking. Off by default."""
+
+    enabled: bool = False
+    kinds: list[Literal["title", "review"]] = Field(default_factory=lambda: ["title", "review"])
+    per_class: int | None = Field(50, ge=1)  # pairs per class (None: every text of the class once)
+    category_level: Literal["leaf", "path"] = "leaf"
+
+
 class DataConfig(_Strict):
     """The whole `seaembed data build` config."""
 
@@ -253,6 +263,7 @@ class DataConfig(_Strict):
     errors: Literal["collect", "raise"] = "collect"  # bad rows: report and go on, or stop at the first
     langid: LangIdConfig = Field(default_factory=LangIdConfig)
     pairs: PairsConfig = Field(default_factory=PairsConfig)
+    same_class: SameClassConfig = Field(default_factory=SameClassConfig)
     translate: TranslateConfig = Field(default_factory=TranslateConfig)
     synthetic: SyntheticConfig = Field(default_factory=SyntheticConfig)
     hard_negatives: HardNegativesConfig = Field(default_factory=HardNegativesConfig)

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from seaembed.train.losses.cam_infonce import TASK_SHIFT
 
 LABEL_SPACE_TASKS: tuple[str, ...] = ("title-category", "query-category", "classification", "review-rating",
-                                      "topic", "sentiment")
+                                      "topic", "sentiment", "title-title-category", "review-review-rating")
 
 
 class ClassKeys:
