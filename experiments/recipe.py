@@ -204,6 +204,15 @@ def score_task(task, enc, n_boot: int) -> dict[str, Any]:
         per_q = np.array([query_metrics([doc_ids[j] for j in row], task.qrels[q])[metric]
                           for q, row in zip(qids, idx, strict=True)])
         boots = per_q[draws].mean(axis=1).tolist() if n_boot else []
+    elif task.type == "classification" and metric == "accuracy" and n_boot:
+        # the probe is fitted on the (unresampled) train split: fit once, resample the test rows' correctness
+        from sklearn.linear_model import LogisticRegression
+
+        clf = LogisticRegression(max_iter=1000, random_state=42)
+        clf.fit(enc.encode([r.text for r in task.train], task.symmetric_prompt), [r.label for r in task.train])
+        pred = clf.predict(enc.encode([r.text for r in task.test], task.symmetric_prompt))
+        correct = (np.asarray(pred, dtype=object) == np.asarray([r.label for r in task.test], dtype=object))
+        boots = correct.astype(float)[draws].mean(axis=1).tolist()
     else:
         boots = [run_with_encoder(_resample(task, d), enc)["main_score"] for d in draws]
     return {"main": entry["main_score"], "per_lang": per_lang, "boot": boots, "metric": metric}
