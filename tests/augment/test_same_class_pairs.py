@@ -74,3 +74,28 @@ def test_class_keys_make_same_class_rows_share_a_key_and_tasks_never_collide():
 def test_off_by_default_in_the_data_config():
     cfg = DataConfig.model_validate({"sources": {}})
     assert cfg.same_class.enabled is False
+
+
+def test_build_hook_adds_same_class_rows_only_when_enabled(sources, make_config, tiny_model_dir, tmp_path):
+    from seaembed.augment.build import build_dataset
+    from seaembed.data.schema import read_examples
+
+    (sources / "more.jsonl").write_text(
+        '{"id": "m1", "title": "sepatu lari pria hitam", "cat": "Fashion > Sepatu > Sepatu Lari"}\n'
+        '{"id": "m2", "title": "sepatu lari wanita", "cat": "Fashion > Sepatu > Sepatu Lari"}\n', encoding="utf-8")
+    raw = make_config(str(tiny_model_dir))
+    raw["sources"]["catalogs"].append({"path": "more.jsonl", "fields": {"category": "cat"}})
+    raw.update(self_validation={"enabled": False}, hard_negatives={"enabled": False},
+               synthetic={"templates": {"enabled": False}, "consistency": {"enabled": False}})
+    off = build_dataset(DataConfig.model_validate(raw), base_dir=sources, out=tmp_path / "off.jsonl",
+                        work_dir=tmp_path / "w0", show_progress=False, log=lambda m: None)
+    raw["same_class"] = {"enabled": True, "kinds": ["title"]}
+    on = build_dataset(DataConfig.model_validate(raw), base_dir=sources, out=tmp_path / "on.jsonl",
+                       work_dir=tmp_path / "w0", show_progress=False, log=lambda m: None)
+    rows_off, rows_on = list(read_examples(off.out)), list(read_examples(on.out))
+    assert not any(r.task == TITLE_TASK for r in rows_off)
+    extra = [r for r in rows_on if r.task == TITLE_TASK]
+    assert extra and len(rows_on) == len(rows_off) + len(extra)
+    assert all(r.label == "Sepatu Lari" and r.query != r.positive for r in extra)
+    # the fixture's p1 is a third "Sepatu Lari" product: a cycle of three, each title a query once
+    assert len(extra) == 3 and len({r.query for r in extra}) == 3 and {r.query for r in extra} == {r.positive for r in extra}
