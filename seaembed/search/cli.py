@@ -29,6 +29,10 @@ def index_command(
     tune_on: list[Path] | None = typer.Option(None, "--tune-on", help="A BEIR-layout retrieval task to choose "
                                               "--fusion's alpha on with this model (repeatable; 0 to 1 in steps "
                                               "of 0.05, best mean nDCG@10; writes fusion_tuning.json)."),
+    sink: str = typer.Option("local", "--sink", help="local (the index directory only) or qdrant (also copy it to "
+                             "--collection at --url)."),
+    url: str | None = typer.Option(None, "--url", help="Qdrant: http(s)://HOST:PORT, :memory: or path:DIR (local)."),
+    collection: str | None = typer.Option(None, "--collection", help="Qdrant collection to (re)create."),
 ) -> None:
     """Embed a catalog (resumable) and build a dense + BM25 search index."""
     from seaembed.engine.export_meta import resolve_backend
@@ -38,6 +42,8 @@ def index_command(
 
     if fusion not in FUSIONS:
         raise ConfigError(f"--fusion must be one of {', '.join(FUSIONS)}, got '{fusion}'")
+    if sink not in ("local", "qdrant") or (sink == "qdrant" and not (url and collection)):
+        raise ConfigError("--sink must be local or qdrant; qdrant needs --url and --collection")
     fields = [f.strip() for f in text_fields.split(",") if f.strip()]
     path = build_index(model, catalog, out, backend=resolve_backend(model, backend), text_fields=fields,
                        id_field=id_field, kind=kind, chunk_size=chunk_size, default_lang=default_lang,
@@ -50,3 +56,10 @@ def index_command(
         tuning = FusionTuning.from_dict(json.loads((path / "fusion_tuning.json").read_text(encoding="utf-8")))
         typer.echo(f"fusion tuned: {tuning.describe()}")
     typer.echo(f"wrote {path}")
+    if sink == "qdrant":
+        import os
+
+        from seaembed.search.qdrant_sink import push_index
+
+        n = push_index(path, url, collection, api_key=os.environ.get("QDRANT_API_KEY"))
+        typer.echo(f"wrote {n} points to Qdrant collection {collection} at {url}")

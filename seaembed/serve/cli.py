@@ -29,6 +29,10 @@ def serve_command(
     input_type: str = typer.Option("query", "--default-input-type", help="Prompt when a request has no "
                                                                          "input_type: query, passage or none."),
     model_name: str | None = typer.Option(None, "--model-name", help="Name reported in responses."),
+    search_backend: str = typer.Option("faiss", "--search-backend", help="faiss (--index) or qdrant (--qdrant-url "
+                                       "and --collection, written by `seaembed index --sink qdrant`)."),
+    qdrant_url: str | None = typer.Option(None, "--qdrant-url", help="http(s)://HOST:PORT, :memory: or path:DIR."),
+    collection: str | None = typer.Option(None, "--collection", help="Qdrant collection to search."),
 ) -> None:
     """Serve embeddings (OpenAI-compatible), catalog search and a search page over HTTP."""
     from seaembed.serve.server import ServeOptions, run_server
@@ -37,4 +41,5 @@ def serve_command(
         model=model, index=index, backend=backend, host=host, port=port,
         api_key=api_key or os.environ.get("SEAEMBED_API_KEY") or None, dtype=dtype, quantization=quantization,
         threads=threads, max_batch_tokens=max_batch_tokens, max_wait_ms=max_wait_ms, max_inputs=max_inputs,
-        max_chars=max_chars, default_input_type=input_type, model_name=model_name))
+        max_chars=max_chars, default_input_type=input_type, model_name=model_name,
+        search_backend=search_backend, qdrant_url=qdrant_url, collection=collection))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -33,6 +34,9 @@ class ServeOptions:
     default_input_type: str = "query"
     model_name: str | None = None
     log_level: str = "info"
+    search_backend: str = "faiss"  # or "qdrant": /search from `collection` at `qdrant_url`
+    qdrant_url: str | None = None
+    collection: str | None = None
 
 
 def build_app(opts: ServeOptions):
@@ -49,6 +53,14 @@ def build_app(opts: ServeOptions):
         source = str(found[0])
     backend_name = resolve_backend(source, opts.backend)
     index = SearchIndex.load(opts.index) if opts.index else None
+    if opts.search_backend == "qdrant":
+        from seaembed.search.qdrant_search import QdrantSearchIndex
+
+        if not (opts.qdrant_url and opts.collection) or opts.index:
+            raise ConfigError("--search-backend qdrant takes --qdrant-url and --collection (and no --index)")
+        index = QdrantSearchIndex.connect(opts.qdrant_url, opts.collection, os.environ.get("QDRANT_API_KEY"))
+    elif opts.search_backend != "faiss":
+        raise ConfigError("--search-backend must be faiss or qdrant")
     backend = create_backend(backend_name, source, dtype=opts.dtype, threads=opts.threads,
                              quantization=opts.quantization)
     via = f" (the {found[1]} export of {opts.model}; --backend torch serves the torch model)" if found else ""

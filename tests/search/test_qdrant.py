@@ -32,7 +32,9 @@ def built(tiny_model_dir, tmp_path_factory):
     path = tmp_path_factory.mktemp("qdrant")
     n = push_index(out, f"path:{path}", "catalog", show_progress=False)
     assert n == faiss_index.size
-    return faiss_index, QdrantSearchIndex.connect(f"path:{path}", "catalog"), np.asarray(qvecs)
+    qindex = QdrantSearchIndex.connect(f"path:{path}", "catalog")
+    yield faiss_index, qindex, np.asarray(qvecs)
+    qindex.client.close()
 
 
 def _ids(hits):
@@ -87,3 +89,29 @@ def test_missing_collection_is_a_config_error(tmp_path):
 
     with pytest.raises(ConfigError, match="does not exist"):
         QdrantSearchIndex.connect(":memory:", "nope")
+
+
+def test_cli_sink_and_serve_backend(tiny_model_dir, catalog_file, tmp_path):
+    """`seaembed index --sink qdrant` then the server's qdrant backend answers /search like the faiss index."""
+    from fastapi.testclient import TestClient
+    from typer.testing import CliRunner
+
+    from seaembed.cli import app
+    from seaembed.serve.server import ServeOptions, build_app
+
+    url = f"path:{tmp_path / 'q'}"
+    r = CliRunner().invoke(app, ["index", "-m", str(tiny_model_dir), "-c", str(catalog_file), "-o",
+                                 str(tmp_path / "idx"), "--sink", "qdrant", "--url", url, "--collection", "cat"])
+    assert r.exit_code == 0, r.output
+    assert "wrote 10 points to Qdrant collection cat" in r.output
+    bad = CliRunner().invoke(app, ["index", "-m", str(tiny_model_dir), "-c", str(catalog_file), "-o",
+                                   str(tmp_path / "idx2"), "--sink", "qdrant"])
+    assert "needs --url and --collection" in str(bad.exception)  # a ConfigError: main() prints it, exit 2
+    answers = {}
+    for name, opts in (("faiss", {"index": tmp_path / "idx"}),
+                       ("qdrant", {"search_backend": "qdrant", "qdrant_url": url, "collection": "cat"})):
+        with TestClient(build_app(ServeOptions(model=str(tiny_model_dir), backend="torch", **opts))) as client:
+            answers[name] = [client.post("/search", json={"query": "sepatu lari", "k": 5, "mode": mode}).json()
+                             for mode in ("dense", "bm25", "hybrid")]
+    for a, b in zip(answers["faiss"], answers["qdrant"], strict=True):
+        assert [h["id"] for h in a["results"]] == [h["id"] for h in b["results"]]
