@@ -16,13 +16,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from seaembed.atomic import atomic_path, write_json, write_jsonl
+from seaembed.atomic import atomic_path, check_writable, write_json, write_jsonl
 from seaembed.augment.config import DataConfig, resolve_path
 from seaembed.augment.records import DropLog, SourceData
 from seaembed.data.schema import TrainingExample, read_examples
+from seaembed.errors import SeaembedError
 from seaembed.runner import StageResult, StageRunner
 
 STAGES = ("read", "pairs", "translate", "synthetic", "filter", "self-validation", "hard-negatives")
+
+
+class DataBuildError(SeaembedError):
+    """A build that must not pass: zero examples, or more malformed rows than `max_error_rate` allows."""
 
 
 @dataclass
@@ -39,6 +44,20 @@ def _source_paths(cfg: DataConfig, base: Path | None) -> dict[str, Path]:
         for i, src in enumerate(items):
             paths[f"{kind}[{i}]"] = resolve_path(src.path, base)
     return paths
+
+
+def _guide_weights(cfg: DataConfig, base: Path | None) -> str | None:
+    """The fingerprint of a local guide model's weights, so stages that used it re-run when other weights are put
+    at the same path (a packaged or hub source is keyed by its name)."""
+    src = cfg.guide_model
+    if src.startswith("packaged:"):
+        return None
+    path = base / src if base is not None and (base / src).is_dir() else Path(src)
+    if not path.is_dir():
+        return None
+    from seaembed.models.fingerprint import fingerprint_dir
+
+    return fingerprint_dir(path)
 
 
 def _load_drops(path: str | Path) -> DropLog:
@@ -79,9 +98,11 @@ def build_dataset(cfg: DataConfig, *, base_dir: str | Path | None = None, out: s
     work = Path(work_dir or cfg.work_dir)
     report_dir = Path(report_dir or cfg.report_dir or out.parent / "data_report")
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
+    check_writable(out)  # before any stage runs (and the guide model loads)
+    check_writable(report_dir)
     runner = StageRunner(work, log=log)
     guide = _Guide(cfg, base)
-    guide_settings = [cfg.guide_model, cfg.guide_dtype, cfg.guide_max_seq_length]
+    guide_settings = [cfg.guide_model, cfg.guide_dtype, cfg.guide_max_seq_length, _guide_weights(cfg, base)]
     bs = cfg.batch_size
     p = {name: work / f"{name}.jsonl" for name in STAGES}
     d = {name: work / f"{name}.drops.json" for name in STAGES}
@@ -108,6 +129,16 @@ def build_dataset(cfg: DataConfig, *, base_dir: str | Path | None = None, out: s
 
     def source_data() -> SourceData:
         return SourceData.from_json(json.loads(p["read"].read_text(encoding="utf-8")))
+
+    if cfg.max_error_rate is not None:  # checked before the (long) later stages
+        from seaembed.augment.report import malformed_rate
+
+        rows_read = json.loads(p["read"].read_text(encoding="utf-8")).get("rows_read", {})
+        rate, bad, total = malformed_rate(_load_drops(d["read"]), rows_read)
+        if rate > cfg.max_error_rate:
+            raise DataBuildError(f"{bad:,} of {total:,} source rows are malformed ({100 * rate:.1f}%), above "
+                                 f"max_error_rate {100 * cfg.max_error_rate:g}%; the first ones are listed in "
+                                 f"{d['read']}")
 
     # 2. structured pairs
     def pairs() -> StageResult:
@@ -221,21 +252,26 @@ def build_dataset(cfg: DataConfig, *, base_dir: str | Path | None = None, out: s
                                                       "guide": guide_settings},
                inputs={"self-validation": p["self-validation"]})
 
-    # final output (atomic) + report
-    with atomic_path(out) as tmp:
-        shutil.copyfile(p["hard-negatives"], tmp)
-    final = _examples(out)
+    # final output (atomic) + report; zero examples is an error (the report is still written, the output is not)
+    final = _examples(p["hard-negatives"])
+    if final:
+        with atomic_path(out) as tmp:
+            shutil.copyfile(p["hard-negatives"], tmp)
     drops = DropLog()
     for name in STAGES:
         if d[name].exists():
             drops.extend(_load_drops(d[name]))
-    from seaembed.augment.report import build_report, write_report
+    from seaembed.augment.report import build_report, dropped_line, write_report
 
     stages = {name: {**r.summary, "skipped": r.skipped} for name, r in runner.results.items()}
     report = build_report(final, drops, extra={
         "hard_negatives": json.loads(stats_path.read_text(encoding="utf-8")) if stats_path.exists() else {},
         "stages": stages, "output": str(out)})
     write_report(report, report_dir)
+    log(dropped_line(drops))
+    if not final:
+        raise DataBuildError(f"the build produced 0 examples ({dropped_line(drops)}); nothing written to {out}, "
+                             f"report in {report_dir}")
     log(f"wrote {len(final):,} examples to {out}; report in {report_dir}")
     for name, summary in stages.items():
         if summary.get("not_run"):

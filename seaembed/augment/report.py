@@ -126,6 +126,21 @@ def render_markdown(report: dict, *, max_listed: int = 50) -> str:
     return "\n".join(lines) + "\n"
 
 
+def dropped_line(drops: DropLog) -> str:
+    """One console line of the dropped rows by reason, most first: "dropped 12 rows: read: malformed row 7, ..."."""
+    counts = sorted(drops.counts().items(), key=lambda kv: (-kv[1], kv[0]))
+    if not counts:
+        return "dropped 0 rows"
+    return f"dropped {len(drops):,} rows: " + ", ".join(f"{k} {v:,}" for k, v in counts)
+
+
+def malformed_rate(drops: DropLog, rows_read: dict[str, int]) -> tuple[float, int, int]:
+    """(rate, malformed, total) of the source rows the read stage rejected: malformed / (read + malformed)."""
+    bad = sum(1 for d in drops.drops if d.stage == "read" and d.reason == "malformed row")
+    total = bad + sum(rows_read.values())
+    return (bad / total if total else 0.0), bad, total
+
+
 def write_report(report: dict, out_dir: str | Path) -> tuple[Path, Path]:
     """Write `report.json` and `report.md` (atomically) into `out_dir`."""
     out_dir = Path(out_dir)

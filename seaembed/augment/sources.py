@@ -119,8 +119,10 @@ def _records(src: SourceFile, base: Path | None, required: list[str], drops: Dro
     has both `category` and `category_path`)."""
     path = resolve_path(src.path, base)
     report = ReadReport()
+    columns: set[str] = set()
     for rec in iter_records(path, fmt=src.format, errors=errors, report=report, delimiter=src.delimiter,
                             skip_blank=True):
+        columns.update(rec.data)
         data = dict(rec.data)
         for ours, theirs in src.fields.items():
             data[ours] = rec.data.get(theirs)
@@ -128,6 +130,12 @@ def _records(src: SourceFile, base: Path | None, required: list[str], drops: Dro
     for err in report.errors:
         drops.add(STAGE, "malformed row", where=f"{err.path}:{err.line}" if err.line else err.path,
                   detail=err.reason if err.field is None else f"field '{err.field}': {err.reason}")
+    absent = [(ours, theirs) for ours, theirs in src.fields.items() if theirs not in columns]
+    if absent and (columns or not report.errors):
+        ours, theirs = absent[0]
+        raise InputError(path, f"'{ours}' is mapped to the column '{theirs}', which no row has (columns: "
+                               f"{', '.join(sorted(columns)) or 'none'})", field=f"fields.{ours}")
+
 
 
 def _convert(src: SourceFile, base: Path | None, required: list[str], drops: DropLog, errors: str,

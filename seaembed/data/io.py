@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -57,8 +57,9 @@ def detect_format(path: str | Path) -> str:
     return mapping[ext]
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    """Decoded lines with their 1-based numbers; invalid UTF-8 raises an `InputError` at its line."""
+def _lines(path: Path, fail: Callable[[InputError], None] | None = None) -> Iterator[tuple[int, str]]:
+    """Decoded lines with their 1-based numbers; a line of invalid UTF-8 goes to `fail` (which raises or collects
+    it; the line is skipped) or, without `fail`, raises an `InputError` at its line."""
     opener = open
     if path.suffix == ".gz":
         import gzip
@@ -69,7 +70,11 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as e:
-                raise InputError(path, f"invalid UTF-8 at byte {e.start} of the line", line=i) from None
+                err = InputError(path, f"invalid UTF-8 at byte {e.start} of the line", line=i)
+                if fail is None:
+                    raise err from None
+                fail(err)
+                continue
             if i == 1 and text.startswith("\ufeff"):
                 text = text[1:]
             yield i, text.rstrip("\r\n")
@@ -147,7 +152,7 @@ def iter_records(
         return
 
     if fmt in ("csv", "tsv"):
-        lines = list(_lines(path))
+        lines = list(_lines(path, fail))
         if not lines:
             raise InputError(path, "empty file: expected a header row")
         delim = delimiter or ("\t" if fmt == "tsv" else None)
@@ -159,7 +164,8 @@ def iter_records(
         reader = csv.reader(io.StringIO("\n".join(text for _, text in lines) + "\n"), delimiter=delim)
         header: list[str] | None = None
         for row in reader:
-            line = reader.line_num
+            # the reader counts the lines it was given; map back to the file's (lines of bad UTF-8 were left out)
+            line = lines[min(reader.line_num, len(lines)) - 1][0]
             if header is None:
                 header = [h.strip() for h in row]
                 continue
@@ -175,7 +181,7 @@ def iter_records(
                 yield rec
         return
 
-    for line, text in _lines(path):
+    for line, text in _lines(path, fail):
         if not text.strip():
             if not skip_blank:
                 fail(InputError(path, "empty line", line=line))
