@@ -261,6 +261,8 @@ class DataConfig(_Strict):
     batch_size: int = 64
     seed: int = 0
     errors: Literal["collect", "raise"] = "collect"  # bad rows: report and go on, or stop at the first
+    # with errors: collect, fail the build when more than this fraction of the source rows is malformed (0.05: 5%)
+    max_error_rate: float | None = Field(default=None, ge=0.0, le=1.0)
     langid: LangIdConfig = Field(default_factory=LangIdConfig)
     pairs: PairsConfig = Field(default_factory=PairsConfig)
     same_class: SameClassConfig = Field(default_factory=SameClassConfig)
