@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +14,19 @@ from seaembed.errors import InputError
 
 TASKS = ("query-item", "query-category", "title-category", "title-description", "review-item", "bitext",
          "classification", "sts", "pair")
+# the label-space tasks of `seaembed.train.class_keys.LABEL_SPACE_TASKS` that are not in TASKS (a test keeps the two
+# in step; data may not import train)
+KNOWN_TASKS = (*TASKS, "review-rating", "topic", "sentiment")
+
+
+@functools.lru_cache(maxsize=256)
+def near_miss_task(task: str) -> str | None:
+    """The known task that `task` is a likely typo of ("title-categroy" -> "title-category"), else None. Other
+    new task names are allowed: a custom task is a feature, a misspelled known one silently loses its masking."""
+    if task in KNOWN_TASKS:
+        return None
+    close = difflib.get_close_matches(task, KNOWN_TASKS, n=1, cutoff=0.85)
+    return close[0] if close else None
 
 
 class TrainingExample(BaseModel):
@@ -31,6 +46,14 @@ class TrainingExample(BaseModel):
     lang: str | None = None
     source: str | None = None
     weight: float = 1.0
+
+    @field_validator("task")
+    @classmethod
+    def _known_task(cls, v: str) -> str:
+        near = near_miss_task(v)
+        if near is not None:
+            raise ValueError(f"unknown task {v!r}; did you mean {near!r}?")
+        return v
 
     @field_validator("label", mode="before")
     @classmethod
