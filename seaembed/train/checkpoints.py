@@ -10,11 +10,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 from seaembed.atomic import write_text
 
@@ -99,3 +101,70 @@ class ExamplesSeenLog:
             f.write(json.dumps(entry) + "\n")
             f.flush()
             os.fsync(f.fileno())
+
+
+# -- resume keyed by content -----------------------------------------------------------------------------------
+FINGERPRINT_FILE = "train_fingerprint.json"
+# settings that change neither which examples a step consumes nor the update it makes: a resume may change them
+RESUME_FREE = {"resume", "output_dir", "dev_file", "dev_max_queries", "eval_steps", "logging_steps",
+               "checkpoint_steps", "save_total_limit", "dataloader_num_workers", "torch_threads", "device"}
+
+
+def _sha1(path: Path) -> str:
+    h = hashlib.sha1()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def run_fingerprint(config: Any) -> dict[str, Any]:
+    """What a resumed run must share with the run that wrote its checkpoints: the train files' content (not their
+    paths), the base model's weights (`seaembed.models.fingerprint`) and every setting outside `RESUME_FREE`."""
+    from seaembed.errors import SeaembedError
+    from seaembed.models.fingerprint import model_fingerprint
+
+    try:
+        model = model_fingerprint(str(config.model))
+    except (SeaembedError, OSError):  # not resolvable without loading (e.g. a hub id): key by its name
+        model = f"source:{config.model}"
+    settings = {k: v for k, v in config.model_dump(mode="json").items()
+                if k not in RESUME_FREE and k not in ("model", "train_files")}
+    return {"train_files": [{"name": Path(p).name, "sha1": _sha1(Path(p))} for p in config.train_files],
+            "model_weights": model, "settings": settings}
+
+
+def _changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    out = []
+    if [f["sha1"] for f in old.get("train_files", [])] != [f["sha1"] for f in new["train_files"]]:
+        was = ", ".join(f["name"] for f in old.get("train_files", []))
+        now = ", ".join(f["name"] for f in new["train_files"])
+        out.append(f"train_files content ({was} -> {now})" if was != now else f"train_files content ({now})")
+    if old.get("model_weights") != new["model_weights"]:
+        out.append(f"the base model's weights ({old.get('model_weights')} -> {new['model_weights']})")
+    s_old, s_new = old.get("settings", {}), new["settings"]
+    for key in sorted(set(s_old) | set(s_new)):
+        if s_old.get(key) != s_new.get(key):
+            out.append(f"{key} ({json.dumps(s_old.get(key))} -> {json.dumps(s_new.get(key))})")
+    return out
+
+
+def check_resume(config: Any) -> dict[str, Any]:
+    """Before a run loads data and model: when it would resume from a checkpoint written with other train files,
+    another base model or other settings, raise a `ConfigError` naming what changed (and how to start over);
+    otherwise record this run's fingerprint in `output_dir` (rank 0). Returns the fingerprint."""
+    from seaembed.errors import ConfigError
+
+    out = Path(config.output_dir)
+    fingerprint = run_fingerprint(config)
+    stored_path = out / FINGERPRINT_FILE
+    resuming = config.resume and latest_complete_checkpoint(out / "checkpoints", clean_incomplete=False) is not None
+    if resuming and stored_path.is_file():
+        changed = _changes(json.loads(stored_path.read_text(encoding="utf-8")), fingerprint)
+        if changed:
+            raise ConfigError(f"{out}: cannot resume, the checkpoints were written with other data or settings; "
+                              f"changed: {'; '.join(changed)}. Train with --restart to start over (the "
+                              "checkpoints are discarded)")
+    if int(os.environ.get("RANK", "0")) == 0:
+        write_text(stored_path, json.dumps(fingerprint, indent=2) + "\n")
+    return fingerprint

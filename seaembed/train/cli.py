@@ -11,6 +11,8 @@ def train_command(
     config: Path = typer.Argument(..., help="Training config (YAML); see docs/training.md."),
     resume: bool = typer.Option(True, "--resume/--no-resume",
                                 help="Continue from the latest complete checkpoint in OUTPUT/checkpoints."),
+    restart: bool = typer.Option(False, "--restart", help="Discard OUTPUT's checkpoints and start over (e.g. after "
+                                 "the train files or settings changed)."),
     max_steps: int | None = typer.Option(None, "--max-steps", min=1, help="Stop after this many optimizer steps."),
     output: Path | None = typer.Option(None, "--output", help="Output directory (overrides output_dir)."),
 ) -> None:
@@ -19,7 +21,7 @@ def train_command(
     from seaembed.train.trainer import train
 
     cfg = load_train_config(config)
-    update: dict = {"resume": resume}
+    update: dict = {"resume": resume and not restart}
     if max_steps is not None:
         update["max_steps"] = max_steps
     if output is not None:
