@@ -29,6 +29,7 @@ from seaembed.progress import tqdm as progress_tqdm
 from seaembed.runner import release_free_memory
 from seaembed.train.checkpoints import (
     ExamplesSeenLog,
+    check_resume,
     checkpoint_step,
     latest_complete_checkpoint,
     log_name,
@@ -284,6 +285,7 @@ def prepare_run(config: TrainConfig, *, progress: bool = True) -> PreparedRun:
     out = Path(config.output_dir)
     ckpt_root = out / "checkpoints"
     out.mkdir(parents=True, exist_ok=True)
+    check_resume(config)  # a resume with other train files, base model or settings stops here, before loading
     device = _device(config)
     if config.torch_threads:
         torch.set_num_threads(config.torch_threads)
