@@ -1,0 +1,160 @@
+"""POST /v1/rerank: score documents against a query with the relevance cross-encoder (#17).
+
+The request and response follow the shape TEI, infinity and Cohere share: `{"query", "documents" (or TEI's
+"texts"), "top_n", "return_documents"}` -> `{"object": "rerank", "results": [{"index", "relevance_score",
+"document": {"text"}}], "model", "usage"}`, results sorted by score, best first. Documents may be strings or
+`{"text": ...}` objects (Cohere). `kind` (seaembed's field: `query-item`, default, or `query-category`) says what the
+documents are.
+
+Pairs run through the same batching `Engine` as /v1/embeddings: `CrossEncoderBackend` tokenises (query, document)
+pairs to one id sequence each and returns a 1-wide "embedding", the relevance score, so the engine's fair
+scheduling, token budget and batch metrics apply unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from seaembed.engine.backends.base import Backend
+from seaembed.engine.batching import Engine, EngineClosed
+from seaembed.serve.errors import APIError
+from seaembed.train.cross_encoder import KIND_MARKERS, marked_target
+
+DOC_KINDS = ("query-item", "query-category")
+
+
+class CrossEncoderBackend(Backend):
+    """A sentence-transformers CrossEncoder (torch, CPU) behind the engine's backend interface: each sequence is a
+    tokenised (query, marked document) pair; `embed_ids` returns `(n, 1)` sigmoid scores."""
+
+    name = "cross-encoder-torch"
+    dim = 1
+
+    def __init__(self, source: str | Path | Any, *, threads: int | None = None) -> None:
+        import torch
+
+        from seaembed.train.cross_encoder import load_cross_encoder
+
+        if threads:
+            torch.set_num_threads(int(threads))
+        self.model = source if not isinstance(source, str | Path) else load_cross_encoder(source)
+        self.hf = self.model.transformers_model
+        self.hf.eval()
+        super().__init__(self.model.tokenizer, max_length=int(self.model.max_length or 512))
+        self.sep_id = self.tokenizer.sep_token_id
+        # segment ids (1 from the first [SEP] on) only where the tokenizer gives them, as in training / predict
+        self.segments = "token_type_ids" in getattr(self.tokenizer, "model_input_names", ())
+
+    def tokenize_pairs(self, query: str, documents: Sequence[str], kind: str = "query-item") -> list[list[int]]:
+        """Ids of (query, document) pairs, the document marked with its kind, truncated to `max_length`."""
+        with self._tokenize_lock:
+            enc = self.tokenizer([query] * len(documents), [marked_target(kind, d) for d in documents],
+                                 add_special_tokens=True, truncation=True, max_length=self.max_length,
+                                 padding=False, return_attention_mask=False, return_token_type_ids=False)
+        return enc["input_ids"]
+
+    def embed_ids(self, batch: Sequence[Sequence[int]]) -> np.ndarray:
+        import torch
+
+        ids, mask = self.pad(batch)
+        inputs = {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask)}
+        if self.segments:
+            after_sep = np.cumsum(ids == self.sep_id, axis=1) - (ids == self.sep_id)  # 1 after the first [SEP]
+            inputs["token_type_ids"] = torch.from_numpy(((after_sep >= 1) & (mask == 1)).astype(np.int64))
+        with torch.inference_mode():
+            logits = self.hf(**inputs).logits.float()
+        return torch.sigmoid(logits[:, :1]).numpy()
+
+    def describe(self) -> dict:
+        return {"backend": self.name, "max_length": self.max_length}
+
+
+class RerankRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    query: Any = None
+    documents: Any = None
+    texts: Any = None  # TEI's name for documents
+    top_n: Any = None
+    return_documents: Any = None
+    kind: Any = "query-item"
+    model: str | None = None
+
+
+def _documents(req: RerankRequest, max_inputs: int, max_chars: int) -> list[str]:
+    raw, param = (req.documents, "documents") if req.documents is not None else (req.texts, "texts")
+    if raw is None:
+        raise APIError(400, "'documents' (or 'texts') is required: a list of strings", param="documents")
+    if not isinstance(raw, list) or not raw:
+        raise APIError(400, f"'{param}' must be a non-empty list of strings", param=param)
+    if len(raw) > max_inputs:
+        raise APIError(400, f"'{param}' has {len(raw)} items; the limit is {max_inputs} per request", param=param)
+    docs = []
+    for i, d in enumerate(raw):
+        text = d.get("text") if isinstance(d, dict) else d
+        if not isinstance(text, str):
+            raise APIError(400, f"{param}[{i}] must be a string or an object with a 'text' string", param=param)
+        if not text.strip():
+            raise APIError(400, f"{param}[{i}] is empty", param=param)
+        if len(text) > max_chars:
+            raise APIError(400, f"{param}[{i}] has {len(text)} characters; the limit is {max_chars}", param=param)
+        docs.append(text)
+    return docs
+
+
+def validate_rerank(req: RerankRequest, settings: Any) -> tuple[str, list[str], int, bool, str]:
+    """(query, documents, top_n, return_documents, kind) of a request, or an `APIError` (400)."""
+    if not isinstance(req.query, str) or not req.query.strip():
+        raise APIError(400, "'query' is required: a non-empty string", param="query")
+    if len(req.query) > settings.max_chars:
+        raise APIError(400, f"'query' has {len(req.query)} characters; the limit is {settings.max_chars}",
+                       param="query")
+    docs = _documents(req, settings.max_inputs, settings.max_chars)
+    top_n = len(docs) if req.top_n is None else req.top_n
+    if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
+        raise APIError(400, f"'top_n' must be a positive integer, got {req.top_n!r}", param="top_n")
+    ret = True if req.return_documents is None else req.return_documents
+    if not isinstance(ret, bool):
+        raise APIError(400, f"'return_documents' must be true or false, got {ret!r}", param="return_documents")
+    if req.kind not in DOC_KINDS:
+        raise APIError(400, f"'kind' must be one of {', '.join(DOC_KINDS)}, got {req.kind!r}", param="kind")
+    return req.query, docs, min(top_n, len(docs)), ret, req.kind
+
+
+async def score_documents(engine: Engine, query: str, docs: Sequence[str], kind: str = "query-item"
+                          ) -> tuple[np.ndarray, int]:
+    """Relevance scores of `docs` for `query` through the engine, and the tokens used."""
+    ids = engine.backend.tokenize_pairs(query, list(docs), kind)
+    import asyncio
+
+    try:
+        out, n_tokens = await asyncio.wrap_future(engine.submit_ids(ids))
+    except EngineClosed:
+        raise APIError(503, "the server is shutting down", type_="server_error") from None
+    return out[:, 0].copy(), n_tokens
+
+
+def add_rerank_routes(app: Any, engine: Engine, settings: Any, require_key: Callable, json_response: Callable) -> None:
+    """Register POST /v1/rerank on `app`, behind `require_key`, answering with `json_response`."""
+    from fastapi import Depends
+
+    @app.post("/v1/rerank", dependencies=[Depends(require_key)])
+    async def rerank(req: RerankRequest):
+        query, docs, top_n, return_documents, kind = validate_rerank(req, settings)
+        scores, n_tokens = await score_documents(engine, query, docs, kind)
+        order = np.argsort(-scores, kind="stable")[:top_n]
+        results = []
+        for i in order:
+            r = {"index": int(i), "relevance_score": float(scores[i])}
+            if return_documents:
+                r["document"] = {"text": docs[i]}
+            results.append(r)
+        return json_response({"object": "rerank", "results": results, "model": settings.model_name,
+                              "usage": {"prompt_tokens": n_tokens, "total_tokens": n_tokens}})
+
+
+assert set(DOC_KINDS) <= set(KIND_MARKERS)

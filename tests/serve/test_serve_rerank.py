@@ -1,0 +1,109 @@
+"""POST /v1/rerank and /search with `rerank` against a real uvicorn server on loopback, with a tiny cross-encoder."""
+
+from __future__ import annotations
+
+import httpx
+import numpy as np
+import pytest
+
+DOCS = ["Sepatu Running Pria Ringan", "Tas Ransel Laptop 15 inch", "Giày chạy bộ nam siêu nhẹ",
+        "Kaos Polos Hitam Cotton", "Minyak Goreng Sawit 2L"]
+
+
+@pytest.fixture(scope="module")
+def cross_encoder(tiny_model_dir):
+    from seaembed.train.cross_encoder import new_cross_encoder
+
+    import torch
+
+    model = new_cross_encoder(str(tiny_model_dir), max_length=48)  # a random head: distinct scores are enough
+    with torch.no_grad():  # spread the random head's scores (all ~0.5018 otherwise) so orders are told apart
+        model.transformers_model.classifier.weight.mul_(300.0)
+    model.eval()
+    return model
+
+
+@pytest.fixture(scope="module")
+def live(onnx_dir, index_dir, cross_encoder):
+    from seaembed.engine.backends import create_backend
+    from seaembed.engine.batching import BatchingConfig, Engine
+    from seaembed.search.search_index import SearchIndex
+    from seaembed.serve.app import ServerSettings, create_app
+    from seaembed.serve.rerank import CrossEncoderBackend
+    from seaembed.serve.server import BackgroundServer
+
+    engine = Engine(create_backend("onnx", onnx_dir, threads=1))
+    reranker = Engine(CrossEncoderBackend(cross_encoder), BatchingConfig(max_batch_size=2))  # several batches
+    app = create_app(engine, SearchIndex.load(index_dir), ServerSettings(model_name="tiny", api_key="k", max_inputs=8),
+                     reranker=reranker)
+    with BackgroundServer(app) as url:
+        yield url, httpx.Client(base_url=url, headers={"Authorization": "Bearer k"}, timeout=30)
+    assert reranker._closed
+
+
+def reference(cross_encoder, query, docs, kind="query-item"):
+    from seaembed.train.cross_encoder import RelevancePair, score_pairs
+
+    return score_pairs(cross_encoder, [RelevancePair(query, d, 0, kind) for d in docs])
+
+
+def test_rerank_orders_by_the_models_scores(live, cross_encoder):
+    _, client = live
+    r = client.post("/v1/rerank", json={"query": "sepatu lari", "documents": DOCS})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    ref = reference(cross_encoder, "sepatu lari", DOCS)
+    assert np.min(np.diff(np.sort(ref))) > 1e-5  # the test can tell orders apart
+    assert [x["index"] for x in body["results"]] == np.argsort(-ref, kind="stable").tolist()
+    np.testing.assert_allclose([x["relevance_score"] for x in body["results"]], np.sort(ref)[::-1], atol=1e-6)
+    assert [x["document"]["text"] for x in body["results"]] == [DOCS[x["index"]] for x in body["results"]]
+    assert body["object"] == "rerank" and body["model"] == "tiny" and body["usage"]["total_tokens"] > len(DOCS)
+
+    # TEI's `texts`, Cohere's {"text"} documents, top_n, return_documents=false, the category kind
+    r = client.post("/v1/rerank", json={"query": "sepatu lari", "texts": [{"text": d} for d in DOCS], "top_n": 2,
+                                        "return_documents": False, "kind": "query-category"})
+    ref_c = reference(cross_encoder, "sepatu lari", DOCS, "query-category")
+    assert [x["index"] for x in r.json()["results"]] == np.argsort(-ref_c, kind="stable")[:2].tolist()
+    assert "document" not in r.json()["results"][0]
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"documents": DOCS}, "'query' is required"),
+    ({"query": "x"}, "'documents' (or 'texts') is required"),
+    ({"query": "x", "documents": []}, "non-empty list"),
+    ({"query": "x", "documents": ["a", 3]}, "documents[1] must be a string"),
+    ({"query": "x", "documents": ["a", " "]}, "documents[1] is empty"),
+    ({"query": "x", "documents": ["a"] * 9}, "the limit is 8"),
+    ({"query": "x", "documents": ["a"], "top_n": 0}, "'top_n' must be a positive integer"),
+    ({"query": "x", "documents": ["a"], "kind": "item-item"}, "'kind' must be one of"),
+])
+def test_rerank_bad_input_is_400_with_a_message(live, body, message):
+    _, client = live
+    r = client.post("/v1/rerank", json=body)
+    assert r.status_code == 400
+    assert message in r.json()["error"]["message"]
+
+
+def test_rerank_needs_the_key(live):
+    url, _ = live
+    r = httpx.post(f"{url}/v1/rerank", json={"query": "x", "documents": ["a"]})
+    assert r.status_code == 401 and "missing API key" in r.json()["error"]["message"]
+    r = httpx.post(f"{url}/v1/rerank", json={"query": "x", "documents": ["a"]}, headers={"Authorization": "Bearer no"})
+    assert r.status_code == 401
+
+
+def test_rerank_is_counted_in_metrics(live):
+    _, client = live
+    client.post("/v1/rerank", json={"query": "x", "documents": ["a", "b", "c"]})
+    text = client.get("/metrics").text
+    assert 'endpoint="/v1/rerank"' in text
+
+
+def test_search_with_rerank_reorders_the_top_by_the_cross_encoder(live, cross_encoder):
+    _, client = live
+    plain = client.post("/search", json={"query": "sepatu lari", "k": 10}).json()["results"]
+    got = client.post("/search", json={"query": "sepatu lari", "k": 3, "rerank": True, "rerank_k": 10}).json()
+    hits = got["results"]
+    ref = reference(cross_encoder, "sepatu lari", [h["title"] for h in plain])
+    assert [h["id"] for h in hits] == [plain[i]["id"] for i in np.argsort(-ref, kind="stable")[:3]]
+    assert [h["rank"] for h in hits] == [1, 2, 3] and all("first_rank" in h for h in hits)
