@@ -65,6 +65,8 @@ class SearchRequest(BaseModel):
     k: int = Field(default=10, ge=1)
     filters: SearchFilters | None = None
     mode: Literal["dense", "bm25", "hybrid"] = "hybrid"
+    rerank: bool = False  # rescore the top `rerank_k` with the cross-encoder (needs a reranker)
+    rerank_k: int = Field(default=50, ge=1)
 
 
 def _json(obj: Any, status: int = 200) -> Response:
@@ -158,8 +160,9 @@ class MetricsMiddleware:
 
 
 def create_app(engine: Engine, index=None, settings: ServerSettings | None = None, *,
-               close_engine_on_shutdown: bool = True) -> FastAPI:
-    """A FastAPI app serving `engine` (and `index`, a `SearchIndex`, for /search)."""
+               close_engine_on_shutdown: bool = True, reranker: Engine | None = None) -> FastAPI:
+    """A FastAPI app serving `engine` (and `index`, a `SearchIndex`, for /search; `reranker`, an engine over a
+    `serve.rerank.CrossEncoderBackend`, for /v1/rerank and /search's `rerank`)."""
     settings = settings or ServerSettings()
     metrics = ServerMetrics()
     previous_hook = engine.on_batch
@@ -171,6 +174,8 @@ def create_app(engine: Engine, index=None, settings: ServerSettings | None = Non
         yield
         if close_engine_on_shutdown:  # uvicorn stopped taking requests and finished in-flight ones: drain
             await asyncio.to_thread(engine.close, True)
+            if reranker is not None:
+                await asyncio.to_thread(reranker.close, True)
 
     app = FastAPI(title="seaembed", version="0.1.0", lifespan=lifespan, docs_url="/docs", redoc_url=None)
     app.state.engine, app.state.index, app.state.settings, app.state.metrics = engine, index, settings, metrics
@@ -213,6 +218,12 @@ def create_app(engine: Engine, index=None, settings: ServerSettings | None = Non
         return _json({"object": "list", "data": data, "model": settings.model_name,
                       "usage": {"prompt_tokens": n_tokens, "total_tokens": n_tokens}})
 
+    if reranker is not None:
+        from seaembed.serve.rerank import add_rerank_routes
+
+        reranker.on_batch = metrics.observe_batch
+        add_rerank_routes(app, reranker, settings, require_key, _json)
+
     @app.post("/search", dependencies=[Depends(require_key)])
     async def search(req: SearchRequest) -> Response:
         if index is None:
@@ -231,7 +242,16 @@ def create_app(engine: Engine, index=None, settings: ServerSettings | None = Non
             vectors, _ = await run_engine([query], "query")
             qvec = vectors[0]
         filters = req.filters.model_dump() if req.filters else None
-        hits = await asyncio.to_thread(index.search, qvec, query, req.k, filters, req.mode)
+        if req.rerank and reranker is None:
+            raise APIError(400, "rerank needs a relevance model: start the server with --reranker DIR", param="rerank")
+        n = max(req.k, min(req.rerank_k, settings.max_k)) if req.rerank else req.k
+        hits = await asyncio.to_thread(index.search, qvec, query, n, filters, req.mode)
+        if req.rerank and hits:
+            from seaembed.search.rerank import hit_text, rerank_hits
+            from seaembed.serve.rerank import score_documents
+
+            scores, _ = await score_documents(reranker, query, [hit_text(h) for h in hits])
+            hits = rerank_hits(hits, scores, req.k)
         return _json({"object": "search", "query": query, "mode": req.mode, "results": hits,
                       "took_ms": round((time.perf_counter() - start) * 1000, 2)})
 
