@@ -69,7 +69,7 @@ def format_table(systems: Mapping[str, dict[str, Any]]) -> str:
     floor = None
     for name, m in systems.items():
         g = m["groups"]
-        cell = lambda k, f: f"{100 * g[k][f]:.1f}" if k in g else "-"  # noqa: E731
+        cell = lambda k, f, g=g: f"{100 * g[k][f]:.1f}" if k in g else "-"  # noqa: E731
         lines.append(f"| {name} | {cell('QC', 'f1')} | {cell('QC', 'ap')} | {cell('QI', 'f1')} | {cell('QI', 'ap')} "
                      f"| {100 * m.get('mean_f1', float('nan')):.1f} | {cell('TC', 'f1')} |")
         floor = floor or g

@@ -12,9 +12,9 @@ DOCS = ["Sepatu Running Pria Ringan", "Tas Ransel Laptop 15 inch", "Giày chạy
 
 @pytest.fixture(scope="module")
 def cross_encoder(tiny_model_dir):
-    from seaembed.train.cross_encoder import new_cross_encoder
-
     import torch
+
+    from seaembed.train.cross_encoder import new_cross_encoder
 
     model = new_cross_encoder(str(tiny_model_dir), max_length=48)  # a random head: distinct scores are enough
     with torch.no_grad():  # spread the random head's scores (all ~0.5018 otherwise) so orders are told apart

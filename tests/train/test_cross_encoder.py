@@ -8,8 +8,16 @@ import numpy as np
 import pytest
 
 from seaembed.errors import InputError
-from seaembed.train.cross_encoder import (CrossEncoderConfig, RelevancePair, class_balance, load_cross_encoder,
-                                          marked_target, new_cross_encoder, score_pairs, train_cross_encoder)
+from seaembed.train.cross_encoder import (
+    CrossEncoderConfig,
+    RelevancePair,
+    class_balance,
+    load_cross_encoder,
+    marked_target,
+    new_cross_encoder,
+    score_pairs,
+    train_cross_encoder,
+)
 from seaembed.train.cross_encoder_data import catalog_pairs, read_cikm_csv, read_relevance_jsonl
 
 # a separable toy task: shoes are relevant to "sepatu", bags to "tas"
