@@ -243,7 +243,7 @@ def create_app(engine: Engine, index=None, settings: ServerSettings | None = Non
             qvec = vectors[0]
         filters = req.filters.model_dump() if req.filters else None
         if req.rerank and reranker is None:
-            raise APIError(400, "rerank needs a relevance model: start the server with --reranker DIR", param="rerank")
+            raise APIError(400, "rerank needs a relevance model and this server was started without one", param="rerank")
         n = max(req.k, min(req.rerank_k, settings.max_k)) if req.rerank else req.k
         hits = await asyncio.to_thread(index.search, qvec, query, n, filters, req.mode)
         if req.rerank and hits:
