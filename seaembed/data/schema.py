@@ -14,9 +14,9 @@ from seaembed.errors import InputError
 
 TASKS = ("query-item", "query-category", "title-category", "title-description", "review-item", "bitext",
          "classification", "sts", "pair")
-# the label-space tasks of `seaembed.train.class_keys.LABEL_SPACE_TASKS` that are not in TASKS (a test keeps the two
-# in step; data may not import train)
-KNOWN_TASKS = (*TASKS, "review-rating", "topic", "sentiment")
+# the label-space tasks of `seaembed.train.class_keys.LABEL_SPACE_TASKS` that are not in TASKS (data may not import
+# train; a test checks that no label-space task is ever rejected as a typo)
+KNOWN_TASKS = (*TASKS, "review-rating", "topic", "sentiment", "title-title-category", "review-review-rating")
 
 
 @functools.lru_cache(maxsize=256)

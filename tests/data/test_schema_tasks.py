@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from seaembed.data.schema import KNOWN_TASKS, read_examples
+from seaembed.data.schema import KNOWN_TASKS, near_miss_task, read_examples
 from seaembed.errors import InputError
 
 
@@ -23,7 +23,8 @@ def test_custom_task_names_are_allowed(tmp_path):
     assert [e.task for e in read_examples(path)] == ["my-shop-faq"]
 
 
-def test_known_tasks_cover_the_label_space_defaults():
+def test_no_label_space_task_is_taken_for_a_typo():
     from seaembed.train.class_keys import LABEL_SPACE_TASKS
 
-    assert set(LABEL_SPACE_TASKS) <= set(KNOWN_TASKS)
+    assert [t for t in LABEL_SPACE_TASKS if near_miss_task(t) is not None] == []
+    assert set(LABEL_SPACE_TASKS) <= set(KNOWN_TASKS)  # so their own typos are caught too
