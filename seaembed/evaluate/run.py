@@ -54,6 +54,10 @@ def evaluate(
     from seaembed.evaluate.runners import run_with_bm25, run_with_encoder
 
     tasks = [load_task(d) for d in find_task_dirs(list(task_dirs))]
+    if out_dir is not None:  # a read-only or full output fails now, not after every model was evaluated
+        from seaembed.atomic import check_writable
+
+        check_writable(Path(out_dir) / "results.json")
     task_names = [t.name for t in tasks]
     dupes = sorted({n for n in task_names if task_names.count(n) > 1})
     if dupes:
