@@ -70,11 +70,11 @@ def main() -> None:
         typer.secho(f"error: {e}", err=True, fg=typer.colors.RED)
         sys.exit(2)
     except OSError as e:
-        from seaembed.errors import OUTPUT_ERRNOS, OutputError
+        from seaembed.errors import OUTPUT_ERRNOS
 
         if e.errno not in OUTPUT_ERRNOS:  # disk full, read-only, no permission: the user's to fix; else a bug
             raise
-        typer.secho(f"error: {OutputError.from_os_error(e.filename or '?', e)}", err=True, fg=typer.colors.RED)
+        typer.secho(f"error: {e.filename or '?'}: {e.strerror or e}", err=True, fg=typer.colors.RED)
         sys.exit(2)
     except KeyboardInterrupt:
         typer.secho("interrupted", err=True)

@@ -112,3 +112,36 @@ def test_index_to_read_only_dir_fails_before_loading_the_model(tiny_model_dir, c
         ro.chmod(0o755)
     assert code == 2, err
     assert "cannot write" in err and "Traceback" not in err
+
+
+def test_eval_to_read_only_dir_fails_before_any_model_runs(tmp_path, monkeypatch):
+    from pathlib import Path as P
+
+    import seaembed.evaluate.encoders as encoders
+    from seaembed.evaluate.run import evaluate
+
+    tasks = sorted(p for p in (P(__file__).resolve().parents[1] / "seaembed" / "samples" / "tasks").iterdir()
+                   if (p / "task.json").is_file())[:1]
+    monkeypatch.setattr(encoders, "load_encoder", lambda *a, **k: pytest.fail("a model ran before the check"))
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    _read_only(monkeypatch, ro)
+    try:
+        with pytest.raises(OutputError, match="cannot write"):
+            evaluate("unused", tasks, out_dir=ro / "results", show_progress=False)
+    finally:
+        ro.chmod(0o755)
+
+
+def test_permission_error_reading_an_input_is_one_line_too(tmp_path, monkeypatch, capsys):
+    import seaembed.data.io as io
+
+    def denied(path, *a, **k):
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(io, "iter_records", denied)
+    src = tmp_path / "in.txt"
+    src.write_text("a\n")
+    code, err = _run(monkeypatch, capsys, "encode", "--model", "unused", "--input", str(src), "--output",
+                     str(tmp_path / "x.npy"))
+    assert code == 2 and f"{src}: Permission denied" in err and "cannot write" not in err
