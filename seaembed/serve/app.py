@@ -1,11 +1,13 @@
-"""The HTTP server: OpenAI-compatible `/v1/embeddings`, `/search` over a catalog index, `/health`, `/metrics` and
-a search page at `/`. Build it with `create_app(engine, index, settings)`; `seaembed serve` runs it on uvicorn.
+"""The HTTP server: OpenAI-compatible `/v1/embeddings` and `/v1/models`, `/search` over a catalog index, `/health`,
+`/metrics` and a search page at `/`. Build it with `create_app(engine, index, settings)`; `seaembed serve` runs it on
+uvicorn. Limits (body size and read deadline, tokens per request, cancellation when the client leaves) are in
+`limits.py`, the header read timeout in `protocols.py`, the encodings in `encodings.py`.
+Other endpoints reuse `app.state.require_key` (a dependency) and `app.state.run_engine(request, texts, prompt)`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import secrets
@@ -16,12 +18,15 @@ from typing import Any, Literal
 
 import numpy as np
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
-from seaembed.engine.batching import Engine, EngineClosed
+from seaembed.engine.batching import Engine, EngineClosed, RequestTooLarge
+from seaembed.serve.encodings import FORMATS, Quantizer, renormalised_prefix
 from seaembed.serve.errors import APIError, install_handlers
+from seaembed.serve.limits import BodyLimitMiddleware, ClientGone, client_gone_error, unless_disconnected
 from seaembed.serve.metrics import ServerMetrics
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -39,6 +44,14 @@ class ServerSettings:
     default_input_type: str = "query"  # prompt when a request says nothing: see docs/serving.md
     max_k: int = 100
     dimensions: tuple[int, ...] | None = None  # allowed `dimensions`; None allows 1..model dim
+    max_request_tokens: int = 65536  # tokens (after truncation, prompts included) per request: 413 above
+    max_body_bytes: int = 8 * 1024 * 1024  # request body of /v1/embeddings (and any endpoint without its own)
+    max_small_body_bytes: int = 64 * 1024  # request body of /search and the other small JSON endpoints
+    body_timeout: float = 30.0  # seconds from the request head to the end of its body: 408 after
+    header_timeout: float = 10.0  # seconds to send a request head (uvicorn protocol, see protocols.py)
+    docs: bool | None = None  # /docs and /openapi.json: None = on without an API key, off with one; when on
+    # and a key is set, both need the key
+    calibration_texts: list[tuple[str, str | None]] | None = None  # int8/uint8 ranges; None: encodings.py's set
 
 
 class EmbeddingRequest(BaseModel):
@@ -70,8 +83,18 @@ class SearchRequest(BaseModel):
 
 
 def _json(obj: Any, status: int = 200) -> Response:
-    return Response(json.dumps(obj, ensure_ascii=False, separators=(",", ":")), status_code=status,
-                    media_type="application/json")
+    return Response(json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace"),
+                    status_code=status, media_type="application/json")
+
+
+def check_unicode(text: str, what: str, param: str) -> None:
+    """400 for text that is not valid Unicode: a lone surrogate (JSON allows the escape "\\ud800", UTF-8 cannot
+    encode it and the tokenizer fails on it)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise APIError(400, f"{what} has a lone surrogate (U+{ord(text[e.start]):04X}) at character {e.start}: "
+                            "not valid Unicode text", param=param) from None
 
 
 def validate_inputs(raw: Any, settings: ServerSettings) -> list[str]:
@@ -93,6 +116,7 @@ def validate_inputs(raw: Any, settings: ServerSettings) -> list[str]:
             raise APIError(400, f"input[{i}] must be a string, got {type(t).__name__}", param="input")
         if not t.strip():
             raise APIError(400, f"input[{i}] is empty", param="input")
+        check_unicode(t, f"input[{i}]", "input")
         if len(t) > settings.max_chars:
             raise APIError(400, f"input[{i}] has {len(t)} characters; the limit is {settings.max_chars}",
                            param="input")
@@ -112,21 +136,6 @@ def validate_dimensions(raw: Any, model_dim: int, settings: ServerSettings) -> i
         raise APIError(400, f"dimensions={raw} is not supported; this model gives 1 to {model_dim}",
                        param="dimensions")
     return raw
-
-
-def truncate_dimensions(vectors: np.ndarray, dims: int | None) -> np.ndarray:
-    """Keep the first `dims` components and renormalise (Matryoshka-style)."""
-    if dims is None or dims >= vectors.shape[1]:
-        return vectors
-    cut = vectors[:, :dims]
-    return cut / np.maximum(np.linalg.norm(cut, axis=1, keepdims=True), 1e-12)
-
-
-def encode_vector(vec: np.ndarray, fmt: str) -> list[float] | str:
-    """A vector as a float list, or base64 of little-endian float32 bytes (as OpenAI sends it)."""
-    if fmt == "base64":
-        return base64.b64encode(np.asarray(vec, dtype="<f4").tobytes()).decode("ascii")
-    return np.asarray(vec, dtype=np.float32).tolist()
 
 
 class MetricsMiddleware:
@@ -177,11 +186,16 @@ def create_app(engine: Engine, index=None, settings: ServerSettings | None = Non
             if reranker is not None:
                 await asyncio.to_thread(reranker.close, True)
 
-    app = FastAPI(title="seaembed", version="0.1.0", lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    app = FastAPI(title="seaembed", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None)  # served below, behind the key
     app.state.engine, app.state.index, app.state.settings, app.state.metrics = engine, index, settings, metrics
     install_handlers(app)
 
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    big_paths = ("/v1/embeddings", "/embeddings", "/v1/rerank", "/rerank")
+    app.add_middleware(BodyLimitMiddleware, read_timeout=settings.body_timeout,
+                       limit_for=lambda path: settings.max_body_bytes if path in big_paths
+                       else settings.max_small_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: counts 413/408 too
 
     async def require_key(request: Request) -> None:
         if not settings.api_key:
@@ -194,27 +208,51 @@ def create_app(engine: Engine, index=None, settings: ServerSettings | None = Non
         if scheme.lower() != "bearer" or not secrets.compare_digest(token.strip().encode(), settings.api_key.encode()):
             raise APIError(401, "invalid API key", type_="authentication_error", code="invalid_api_key")
 
-    async def run_engine(texts: list[str], prompt: str | None) -> tuple[np.ndarray, int]:
+    async def run_engine(request: Request | None, texts: list[str], prompt: str | None) -> tuple[np.ndarray, int]:
+        """Embed through the engine within the token budget; cancelled if the client of `request` leaves."""
         try:
-            return await engine.embed(texts, prompt)
+            work = engine.embed(texts, prompt, max_tokens=settings.max_request_tokens)
+            return await (work if request is None else unless_disconnected(request, work))
+        except RequestTooLarge as e:
+            raise APIError(413, f"{e}: send fewer or shorter texts", param="input", code="request_too_large") from None
+        except ClientGone:
+            raise client_gone_error() from None
         except EngineClosed:
             raise APIError(503, "the server is shutting down", type_="server_error") from None
 
+    async def embed_calibration(texts: list[str], prompt: str | None) -> np.ndarray:
+        vectors, _ = await engine.embed(texts, prompt)  # no budget: the calibration set is ours
+        return vectors
+
+    quantizer = Quantizer(embed_calibration, settings.calibration_texts)
+    app.state.require_key, app.state.run_engine, app.state.quantizer = require_key, run_engine, quantizer
+
+    def model_card() -> dict:
+        return {"id": settings.model_name, "object": "model", "created": created, "owned_by": "seaembed"}
+
+    created = int(time.time())
+
+    @app.get("/v1/models", dependencies=[Depends(require_key)])
+    async def models() -> Response:
+        """The served model (OpenAI's list shape)."""
+        return _json({"object": "list", "data": [model_card()]})
+
     @app.post("/v1/embeddings", dependencies=[Depends(require_key)])
-    async def embeddings(req: EmbeddingRequest) -> Response:
+    async def embeddings(req: EmbeddingRequest, request: Request) -> Response:
+        """Embeddings of `input` (OpenAI-compatible; `encoding_format` also int8, uint8, binary, ubinary)."""
         texts = validate_inputs(req.input, settings)
         dims = validate_dimensions(req.dimensions, engine.dim, settings)
-        if req.encoding_format not in ("float", "base64"):
-            raise APIError(400, f"encoding_format must be 'float' or 'base64', got {req.encoding_format!r}",
+        if not isinstance(req.encoding_format, str) or req.encoding_format not in FORMATS:
+            raise APIError(400, f"encoding_format must be one of {', '.join(FORMATS)}, got {req.encoding_format!r}",
                            param="encoding_format")
         input_type = req.input_type or settings.default_input_type
-        if input_type not in INPUT_TYPES:
+        if not isinstance(input_type, str) or input_type not in INPUT_TYPES:
             raise APIError(400, f"input_type must be one of {', '.join(INPUT_TYPES)}, got {input_type!r}",
                            param="input_type")
-        vectors, n_tokens = await run_engine(texts, None if input_type == "none" else input_type)
-        vectors = truncate_dimensions(vectors, dims)
-        data = [{"object": "embedding", "index": i, "embedding": encode_vector(v, req.encoding_format)}
-                for i, v in enumerate(vectors)]
+        vectors, n_tokens = await run_engine(request, texts, None if input_type == "none" else input_type)
+        vectors = renormalised_prefix(vectors, dims)
+        encoded = await quantizer.encode(vectors, req.encoding_format, dims)
+        data = [{"object": "embedding", "index": i, "embedding": e} for i, e in enumerate(encoded)]
         return _json({"object": "list", "data": data, "model": settings.model_name,
                       "usage": {"prompt_tokens": n_tokens, "total_tokens": n_tokens}})
 
@@ -224,13 +262,30 @@ def create_app(engine: Engine, index=None, settings: ServerSettings | None = Non
         reranker.on_batch = metrics.observe_batch
         add_rerank_routes(app, reranker, settings, require_key, _json)
 
+    # infinity's paths (it serves without the /v1 prefix by default); same handlers, not repeated in the schema
+    app.add_api_route("/embeddings", embeddings, methods=["POST"], dependencies=[Depends(require_key)],
+                      include_in_schema=False)
+    app.add_api_route("/models", models, methods=["GET"], dependencies=[Depends(require_key)],
+                      include_in_schema=False)
+
+    docs_on = settings.docs if settings.docs is not None else not settings.api_key
+    if docs_on:
+        @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(require_key)])
+        async def openapi() -> Response:
+            return _json(app.openapi())
+
+        @app.get("/docs", include_in_schema=False, dependencies=[Depends(require_key)])
+        async def docs() -> HTMLResponse:
+            return get_swagger_ui_html(openapi_url="/openapi.json", title="seaembed API")
+
     @app.post("/search", dependencies=[Depends(require_key)])
-    async def search(req: SearchRequest) -> Response:
+    async def search(req: SearchRequest, request: Request) -> Response:
         if index is None:
             raise APIError(404, "no catalog index is loaded: start the server with --index DIR", param="index")
         query = req.query.strip()
         if not query:
             raise APIError(400, "'query' is empty", param="query")
+        check_unicode(query, "'query'", "query")
         if len(query) > settings.max_chars:
             raise APIError(400, f"'query' has {len(query)} characters; the limit is {settings.max_chars}",
                            param="query")
@@ -239,7 +294,7 @@ def create_app(engine: Engine, index=None, settings: ServerSettings | None = Non
         start = time.perf_counter()
         qvec = None
         if req.mode != "bm25":
-            vectors, _ = await run_engine([query], "query")
+            vectors, _ = await run_engine(request, [query], "query")
             qvec = vectors[0]
         filters = req.filters.model_dump() if req.filters else None
         if req.rerank and reranker is None:

@@ -33,6 +33,12 @@ def serve_command(
                                        "and --collection, written by `seaembed index --sink qdrant`)."),
     qdrant_url: str | None = typer.Option(None, "--qdrant-url", help="http(s)://HOST:PORT, :memory: or path:DIR."),
     collection: str | None = typer.Option(None, "--collection", help="Qdrant collection to search."),
+    max_request_tokens: int = typer.Option(65536, "--max-request-tokens", min=1, help="Tokens per request "
+                                                                                     "(after truncation): 413 above."),
+    header_timeout: float = typer.Option(10.0, "--header-timeout", min=0.1, help="Seconds to send a request head."),
+    body_timeout: float = typer.Option(30.0, "--body-timeout", min=0.1, help="Seconds to send a request body: 408."),
+    docs: bool | None = typer.Option(None, "--docs/--no-docs", help="Serve /docs and /openapi.json (default: only "
+                                                                     "without an API key; with one, they need it)."),
 ) -> None:
     """Serve embeddings (OpenAI-compatible), catalog search and a search page over HTTP."""
     from seaembed.serve.server import ServeOptions, run_server
@@ -42,4 +48,5 @@ def serve_command(
         api_key=api_key or os.environ.get("SEAEMBED_API_KEY") or None, dtype=dtype, quantization=quantization,
         threads=threads, max_batch_tokens=max_batch_tokens, max_wait_ms=max_wait_ms, max_inputs=max_inputs,
         max_chars=max_chars, default_input_type=input_type, model_name=model_name,
-        search_backend=search_backend, qdrant_url=qdrant_url, collection=collection))
+        search_backend=search_backend, qdrant_url=qdrant_url, collection=collection,
+        max_request_tokens=max_request_tokens, header_timeout=header_timeout, body_timeout=body_timeout, docs=docs))

@@ -8,6 +8,16 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
+class _ASCIIJSONResponse(JSONResponse):
+    """JSON with non-ASCII escaped: an error message may quote the caller's text, and text with a lone surrogate
+    cannot be encoded as UTF-8 (Starlette's JSONResponse would fail with a 500 on it)."""
+
+    def render(self, content) -> bytes:
+        import json
+
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
 class APIError(Exception):
     """A request the server refuses, with the status code and a message for the caller."""
 
@@ -20,10 +30,11 @@ class APIError(Exception):
 
 def error_response(status: int, message: str, *, param: str | None = None, type_: str | None = None,
                    code: str | None = None, headers: dict | None = None) -> JSONResponse:
+    """An error in the OpenAI shape."""
     body = {"error": {"message": message,
                       "type": type_ or ("invalid_request_error" if status < 500 else "server_error"),
                       "param": param, "code": code}}
-    return JSONResponse(body, status_code=status, headers=headers)
+    return _ASCIIJSONResponse(body, status_code=status, headers=headers)
 
 
 def install_handlers(app: FastAPI) -> None:

@@ -37,6 +37,10 @@ class ServeOptions:
     search_backend: str = "faiss"  # or "qdrant": /search from `collection` at `qdrant_url`
     qdrant_url: str | None = None
     collection: str | None = None
+    max_request_tokens: int = 65536
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    docs: bool | None = None
 
 
 def build_app(opts: ServeOptions):
@@ -77,8 +81,18 @@ def build_app(opts: ServeOptions):
         log.info("warmed up %d batch shapes in %.1f s", shapes, time.perf_counter() - started)
     settings = ServerSettings(model_name=opts.model_name or Path(str(opts.model)).name or str(opts.model),
                               api_key=opts.api_key, max_inputs=opts.max_inputs, max_chars=opts.max_chars,
-                              default_input_type=opts.default_input_type)
+                              default_input_type=opts.default_input_type,
+                              max_request_tokens=opts.max_request_tokens, header_timeout=opts.header_timeout,
+                              body_timeout=opts.body_timeout, docs=opts.docs)
     return create_app(engine, index, settings)
+
+
+def http_protocol(app):
+    """uvicorn's HTTP protocol with the header read timeout of `app`'s settings (see protocols.py)."""
+    from seaembed.serve.protocols import header_timeout_protocol
+
+    settings = getattr(app.state, "settings", None)
+    return header_timeout_protocol(settings.header_timeout if settings is not None else 10.0)
 
 
 def run_server(opts: ServeOptions) -> None:
@@ -89,7 +103,7 @@ def run_server(opts: ServeOptions) -> None:
     if opts.host not in ("127.0.0.1", "localhost", "::1") and not opts.api_key:
         log.warning("listening on %s without an API key", opts.host)
     uvicorn.run(app, host=opts.host, port=opts.port, log_level=opts.log_level, timeout_graceful_shutdown=30,
-                access_log=False)
+                access_log=False, http=http_protocol(app))
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -109,7 +123,8 @@ class BackgroundServer:
 
         self.host, self.port = host, port or free_port(host)
         self.server = uvicorn.Server(uvicorn.Config(app, host=self.host, port=self.port, log_level=log_level,
-                                                    access_log=False, timeout_graceful_shutdown=10))
+                                                    access_log=False, timeout_graceful_shutdown=10,
+                                                    http=http_protocol(app)))
         self.thread = None
 
     @property

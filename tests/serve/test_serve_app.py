@@ -81,7 +81,7 @@ def test_dimensions_truncate_and_renormalise(client):
     ({"input": "x", "dimensions": 0}, "dimensions=0 is not supported"),
     ({"input": "x", "dimensions": 33}, "dimensions=33 is not supported"),
     ({"input": "x", "dimensions": "8"}, "must be an integer"),
-    ({"input": "x", "encoding_format": "int8"}, "encoding_format"),
+    ({"input": "x", "encoding_format": "int4"}, "encoding_format"),
     ({"input": "x", "input_type": "document"}, "input_type"),
 ])
 def test_bad_embedding_requests_get_400_with_message(client, payload, message):

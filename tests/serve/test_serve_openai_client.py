@@ -59,3 +59,13 @@ def test_openai_client_sees_errors(live_url):
         client.embeddings.create(model="m", input="x", dimensions=999)
     with pytest.raises(openai.BadRequestError, match="empty list"):
         client.embeddings.create(model="m", input=[])
+
+
+def test_openai_client_lists_models_and_takes_quantised_formats(live_url):
+    from openai import OpenAI
+
+    client = OpenAI(base_url=f"{live_url}/v1", api_key="k-123", max_retries=0, timeout=30)
+    assert [m.id for m in client.models.list().data] == ["tiny-e5"]
+    # the client's type says float|base64, but it passes other formats through (as infinity's users send them)
+    resp = client.embeddings.create(model="tiny-e5", input=["sepatu"], encoding_format="ubinary")
+    assert resp.data[0].embedding == [int(v) for v in resp.data[0].embedding] and len(resp.data[0].embedding) == 4
