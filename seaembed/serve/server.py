@@ -118,13 +118,14 @@ def free_port(host: str = "127.0.0.1") -> int:
 class BackgroundServer:
     """Run an app on uvicorn in a thread (tests, benchmarks): `with BackgroundServer(app) as url: ...`."""
 
-    def __init__(self, app, host: str = "127.0.0.1", port: int | None = None, log_level: str = "warning") -> None:
+    def __init__(self, app, host: str = "127.0.0.1", port: int | None = None, log_level: str = "warning",
+                 http=None) -> None:
         import uvicorn
 
         self.host, self.port = host, port or free_port(host)
         self.server = uvicorn.Server(uvicorn.Config(app, host=self.host, port=self.port, log_level=log_level,
                                                     access_log=False, timeout_graceful_shutdown=10,
-                                                    http=http_protocol(app)))
+                                                    http=http or http_protocol(app)))
         self.thread = None
 
     @property
