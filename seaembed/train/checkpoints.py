@@ -149,6 +149,18 @@ def _changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return out
 
 
+def resume_mismatch(config: Any, fingerprint: dict[str, Any] | None = None) -> list[str]:
+    """What changed since the checkpoints `config` would resume from were written ([] when nothing did, or when
+    there is nothing to resume). A caller that owns the decision (the pipeline, whose stage key already changed)
+    can start over on a non-empty answer instead of stopping."""
+    out = Path(config.output_dir)
+    stored_path = out / FINGERPRINT_FILE
+    resuming = config.resume and latest_complete_checkpoint(out / "checkpoints", clean_incomplete=False) is not None
+    if not (resuming and stored_path.is_file()):
+        return []
+    return _changes(json.loads(stored_path.read_text(encoding="utf-8")), fingerprint or run_fingerprint(config))
+
+
 def check_resume(config: Any) -> dict[str, Any]:
     """Before a run loads data and model: when it would resume from a checkpoint written with other train files,
     another base model or other settings, raise a `ConfigError` naming what changed (and how to start over);
@@ -157,14 +169,11 @@ def check_resume(config: Any) -> dict[str, Any]:
 
     out = Path(config.output_dir)
     fingerprint = run_fingerprint(config)
-    stored_path = out / FINGERPRINT_FILE
-    resuming = config.resume and latest_complete_checkpoint(out / "checkpoints", clean_incomplete=False) is not None
-    if resuming and stored_path.is_file():
-        changed = _changes(json.loads(stored_path.read_text(encoding="utf-8")), fingerprint)
-        if changed:
-            raise ConfigError(f"{out}: cannot resume, the checkpoints were written with other data or settings; "
-                              f"changed: {'; '.join(changed)}. Train with --restart to start over (the "
-                              "checkpoints are discarded)")
+    changed = resume_mismatch(config, fingerprint)
+    if changed:
+        raise ConfigError(f"{out}: cannot resume, the checkpoints were written with other data or settings; "
+                          f"changed: {'; '.join(changed)}. Train with --restart to start over (the "
+                          "checkpoints are discarded)")
     if int(os.environ.get("RANK", "0")) == 0:
-        write_text(stored_path, json.dumps(fingerprint, indent=2) + "\n")
+        write_text(out / FINGERPRINT_FILE, json.dumps(fingerprint, indent=2) + "\n")
     return fingerprint

@@ -11,7 +11,6 @@ import pytest
 from seaembed.errors import InputError
 from seaembed.search.search_index import SearchIndex
 from seaembed.testing import build_tiny_model
-
 from tests.search.test_search_index import CountingBackend, _engine
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from seaembed.errors import ConfigError
-from seaembed.train.checkpoints import FINGERPRINT_FILE, check_resume, mark_complete
+from seaembed.train.checkpoints import FINGERPRINT_FILE, check_resume, mark_complete, resume_mismatch
 from seaembed.train.config import TrainConfig
 
 
@@ -38,6 +38,7 @@ def test_other_batch_size_or_train_file_content_names_what_changed(tmp_path, tin
     cfg = _cfg(tmp_path, tiny_model_dir)
     check_resume(cfg)
     _fake_checkpoint(cfg)
+    assert resume_mismatch(cfg.model_copy(update={"batch_size": 8})) == ["batch_size (4 -> 8)"]
     with pytest.raises(ConfigError, match=r"changed: batch_size \(4 -> 8\).*--restart"):
         check_resume(cfg.model_copy(update={"batch_size": 8}))
     cfg.train_files[0].write_text('{"query": "a", "positive": "b"}\n')  # same path, other content
