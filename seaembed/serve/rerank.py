@@ -74,6 +74,34 @@ class CrossEncoderBackend(Backend):
         return {"backend": self.name, "max_length": self.max_length}
 
 
+class OnnxCrossEncoderBackend(CrossEncoderBackend):
+    """An ONNX (fp32 / int8) export of the cross-encoder (`train.cross_encoder_export`) on onnxruntime."""
+
+    name = "cross-encoder-onnx"
+
+    def __init__(self, path: str | Path, *, threads: int | None = None) -> None:  # noqa: D107 - no torch model
+        from seaembed.train.cross_encoder_export import OnnxScorer
+
+        self.scorer = OnnxScorer(path, threads=threads)
+        self.name = f"cross-encoder-{self.scorer.meta['format']}"
+        Backend.__init__(self, self.scorer.tokenizer, max_length=self.scorer.max_length)
+        self.sep_id = self.tokenizer.sep_token_id
+        self.segments = False  # the graph takes input_ids and attention_mask only
+
+    def embed_ids(self, batch: Sequence[Sequence[int]]) -> np.ndarray:
+        ids, mask = self.pad(batch)
+        return np.asarray(self.scorer.run_ids(ids, mask), dtype=np.float32)
+
+
+def load_reranker(path: str | Path, *, threads: int | None = None) -> CrossEncoderBackend:
+    """The backend for a saved cross-encoder directory: ONNX when it is an export (`cross_encoder.json`), else torch."""
+    from seaembed.train.cross_encoder_export import META
+
+    if (Path(path) / META).exists():
+        return OnnxCrossEncoderBackend(path, threads=threads)
+    return CrossEncoderBackend(path, threads=threads)
+
+
 class RerankRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
     query: Any = None

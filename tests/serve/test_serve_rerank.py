@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import numpy as np
 import pytest
@@ -107,3 +109,22 @@ def test_search_with_rerank_reorders_the_top_by_the_cross_encoder(live, cross_en
     ref = reference(cross_encoder, "sepatu lari", [h["title"] for h in plain])
     assert [h["id"] for h in hits] == [plain[i]["id"] for i in np.argsort(-ref, kind="stable")[:3]]
     assert [h["rank"] for h in hits] == [1, 2, 3] and all("first_rank" in h for h in hits)
+
+
+def test_onnx_int8_export_keeps_scores_and_serves(tiny_model_dir, cross_encoder, tmp_path):
+    from seaembed.serve.rerank import OnnxCrossEncoderBackend, load_reranker
+    from seaembed.train.cross_encoder_export import export_cross_encoder
+
+    saved = tmp_path / "ce"
+    cross_encoder.save(str(saved))
+    fp32 = export_cross_encoder(saved, tmp_path / "fp32", int8=False)
+    int8 = export_cross_encoder(saved, tmp_path / "int8", int8=True)
+    p32 = json.loads((fp32 / "parity.json").read_text())
+    p8 = json.loads((int8 / "parity.json").read_text())
+    assert p32["max_abs_diff"] < 1e-4 and p32["order_kept"] == p32["queries"]
+    assert p8["max_abs_diff"] < 0.05  # int8 weights: close, not equal
+    backend = load_reranker(int8)
+    assert isinstance(backend, OnnxCrossEncoderBackend) and backend.name == "cross-encoder-onnx-int8"
+    ref = reference(cross_encoder, "sepatu lari", DOCS)
+    got = load_reranker(fp32).embed_ids(load_reranker(fp32).tokenize_pairs("sepatu lari", DOCS))[:, 0]
+    np.testing.assert_allclose(got, ref, atol=1e-5)
