@@ -139,3 +139,29 @@ def test_catalog_pairs_negatives_come_from_other_top_categories():
     hard = catalog_pairs(catalog, queries, hard_scores=lambda q, t: np.array([[0.9 if x in ("wajan teflon",
                          "Home > Kitchen") else 0.1 for x in t] for _ in q]))
     assert {p.target for p in hard if p.label == 0 and p.query == "sepatu"} == {"wajan teflon", "Home > Kitchen"}
+
+
+def test_seaembed_train_with_kind_cross_encoder(tiny_model_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from seaembed.cli import app
+
+    (tmp_path / "pairs.jsonl").write_text("".join(
+        json.dumps({"text1": p.query, "text2": p.target, "label": p.label, "kind": p.kind}) + "\n" for p in PAIRS),
+        encoding="utf-8")
+    (tmp_path / "qc.csv").write_text("language,origin_query,category_path,label\nid,sepatu,Fashion > Shoes,1\n"
+                                     "id,sepatu,Home > Kitchen,0\n", encoding="utf-8")
+    cfg = tmp_path / "ce.yaml"
+    cfg.write_text(f"kind: cross-encoder\nbase_model: {tiny_model_dir}\ntrain_files: [pairs.jsonl, "
+                   "{path: qc.csv, kind: query-category}]\noutput_dir: out\nmax_steps: 2\nbatch_size: 4\n",
+                   encoding="utf-8")
+    r = CliRunner().invoke(app, ["train", str(cfg)])
+    assert r.exit_code == 0, r.output
+    assert "relevance pairs: 14" in r.output and (tmp_path / "out" / "config.json").exists()
+    assert len(score_pairs(load_cross_encoder(tmp_path / "out"), PAIRS)) == len(PAIRS)
+    cfg.write_text("kind: cross-encoder\ntrain_files: []\n", encoding="utf-8")
+    from seaembed.errors import ConfigError
+    from seaembed.train.cross_encoder_cli import train_from_config
+
+    with pytest.raises(ConfigError, match="ce.yaml: train_files"):  # the CLI prints it as one line, exit 2
+        train_from_config(cfg)
