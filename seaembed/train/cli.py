@@ -17,6 +17,11 @@ def train_command(
     output: Path | None = typer.Option(None, "--output", help="Output directory (overrides output_dir)."),
 ) -> None:
     """Fine-tune an embedding model on training-example JSONL files (InfoNCE with Class-Aware Masking)."""
+    from seaembed.train.cross_encoder_cli import is_cross_encoder_config, train_from_config
+
+    if is_cross_encoder_config(config):  # the relevance cross-encoder (#17): its own config, see cross_encoder_cli
+        typer.echo(f"model: {train_from_config(config, max_steps=max_steps, output=output)}")
+        return
     from seaembed.train.config import load_train_config
     from seaembed.train.trainer import train
 
