@@ -145,3 +145,25 @@ def test_permission_error_reading_an_input_is_one_line_too(tmp_path, monkeypatch
     code, err = _run(monkeypatch, capsys, "encode", "--model", "unused", "--input", str(src), "--output",
                      str(tmp_path / "x.npy"))
     assert code == 2 and f"{src}: Permission denied" in err and "cannot write" not in err
+
+
+def test_disk_full_while_indexing_is_one_line_exit_2_and_keeps_finished_chunks(tiny_model_dir, catalog_file, tmp_path,
+                                                                               monkeypatch, capsys):
+    import numpy as np
+
+    real, calls = np.save, []
+
+    def save(f, arr, *a, **k):
+        calls.append(1)
+        if len(calls) == 2:  # the second chunk hits a full disk
+            raise OSError(errno.ENOSPC, "No space left on device", getattr(f, "name", "?"))
+        return real(f, arr, *a, **k)
+
+    monkeypatch.setattr(np, "save", save)
+    out = tmp_path / "idx"
+    code, err = _run(monkeypatch, capsys, "index", "--model", str(tiny_model_dir), "--catalog", str(catalog_file),
+                     "--out", str(out), "--backend", "torch", "--chunk-size", "4")
+    lines = [ln for ln in err.splitlines() if ln.startswith("error:")]
+    assert code == 2 and len(lines) == 1 and "No space left on device" in lines[0] and "Traceback" not in err
+    assert not out.exists()
+    assert sorted(p.name for p in (tmp_path / "idx.partial").glob("chunk_*.npy")) == ["chunk_000000.npy"]
