@@ -95,11 +95,42 @@ def _extra(ex: TrainingExample, name: str) -> Any:
     return (ex.model_extra or {}).get(name)
 
 
+FLAT_MAX = 50_000  # exact search up to this many corpus texts (flat search is O(n) a query); an HNSW graph above
+QUERY_CHUNK = 8192  # queries per faiss call: bounds the per-call distance buffers
+
+
+def mining_index(docs: np.ndarray, k: int, *, flat_max: int = FLAT_MAX, hnsw_m: int = 32):
+    """A faiss inner-product index over `docs`: exact (IndexFlatIP) up to `flat_max` texts, HNSW above (searched
+    with efSearch >= 2k so the rank window is approximated well; see benchmarks/scale.py for its recall)."""
+    import faiss
+
+    docs = np.ascontiguousarray(docs, dtype=np.float32)
+    if len(docs) <= flat_max:
+        index = faiss.IndexFlatIP(docs.shape[1])
+    else:
+        index = faiss.IndexHNSWFlat(docs.shape[1], hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = max(128, 2 * k)
+    index.add(docs)
+    return index
+
+
+def search_in_chunks(docs: np.ndarray, qs: np.ndarray, k: int, *, flat_max: int = FLAT_MAX,
+                     chunk: int = QUERY_CHUNK) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k `(scores float32, ids int32)` of each query in `qs` against `docs`, searched `chunk` queries at a time
+    (ids -1 where an approximate index found fewer than k)."""
+    index = mining_index(docs, k, flat_max=flat_max)
+    scores = np.empty((len(qs), k), dtype=np.float32)
+    found = np.empty((len(qs), k), dtype=np.int32)
+    for start in range(0, len(qs), chunk):
+        s, f = index.search(np.ascontiguousarray(qs[start:start + chunk], dtype=np.float32), k)
+        scores[start:start + len(s)], found[start:start + len(f)] = s, f
+    return scores, found
+
+
 def mine_task(examples: list[TrainingExample], model: Any, cfg: HardNegativesConfig, *, task: str,
               stats: MiningStats, batch_size: int = 64, show_progress: bool = False) -> list[list[str]]:
     """Mined negatives (texts) for each example of one task."""
-    import faiss
-
     corpus = list(dict.fromkeys(ex.positive for ex in examples))
     if len(corpus) < 2:
         return [[] for _ in examples]
@@ -124,10 +155,8 @@ def mine_task(examples: list[TrainingExample], model: Any, cfg: HardNegativesCon
     qs = unique_encode(model, [ex.query for ex in examples], prompt="query", batch_size=batch_size,
                        show_progress=show_progress)
     pos_scores = np.einsum("ij,ij->i", qs, docs[[where[ex.positive] for ex in examples]])
-    index = faiss.IndexFlatIP(docs.shape[1])
-    index.add(docs)
     k = min(len(corpus), cfg.range_max + 1)
-    scores, found = index.search(qs, k)
+    scores, found = search_in_chunks(docs, qs, k)
 
     def pick(i: int, ex: TrainingExample, *, same_query: bool, record: bool) -> tuple[list[str], int]:
         """Row i's negatives and how many of them are known positives of its query; `record` counts into stats."""
