@@ -344,7 +344,12 @@ def cpu_flags() -> str:
         flags = open("/proc/cpuinfo", encoding="ascii").read().split("flags")[1].split("\n")[0].split()
     except (OSError, IndexError):
         return "flags unknown"
-    return " ".join(f for f in ("avx2", "avx512f", "avx512_vnni", "amx_bf16", "amx_int8") if f in flags) or "no AVX2"
+    try:
+        name = open("/proc/cpuinfo", encoding="ascii").read().split("model name")[1].split("\n")[0].strip(" :\t")
+    except (OSError, IndexError):
+        name = "CPU"
+    found = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8") if f in flags]
+    return f"{name}: {' '.join(found) or 'no AVX2'}{'' if 'amx_int8' in found else ', no AMX'}"
 
 
 def main() -> None:
