@@ -36,13 +36,14 @@ def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
 
 
 def check_writable(path: str | Path) -> None:
-    """Fail early, before long work, when `path` (a file or directory to be written) cannot be written: its nearest
-    existing ancestor must be a writable directory (probed by creating and removing a temporary file, which also
-    catches read-only mounts that `os.access` misses) and have some free space. Raises `OutputError`."""
+    """Fail early, before long work, when `path` (a file or directory to be created or replaced, the way the
+    helpers here do: beside it, in its parent) cannot be written: the nearest existing ancestor of its parent must
+    be a writable directory (probed by creating and removing a temporary file, which also catches read-only mounts
+    that `os.access` misses) with some free space. Raises `OutputError`."""
     from seaembed.errors import OutputError
 
     path = Path(path)
-    parent = path.parent if not path.is_dir() else path
+    parent = path.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
     if not parent.is_dir():

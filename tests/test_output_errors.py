@@ -167,3 +167,32 @@ def test_disk_full_while_indexing_is_one_line_exit_2_and_keeps_finished_chunks(t
     assert code == 2 and len(lines) == 1 and "No space left on device" in lines[0] and "Traceback" not in err
     assert not out.exists()
     assert sorted(p.name for p in (tmp_path / "idx.partial").glob("chunk_*.npy")) == ["chunk_000000.npy"]
+
+
+def test_data_build_into_a_read_only_report_dir_fails_before_any_stage(tmp_path, monkeypatch):
+    from seaembed.augment.build import build_dataset
+    from seaembed.augment.config import DataConfig
+
+    (tmp_path / "c.jsonl").write_text('{"id": "1", "title": "sepatu lari"}\n')
+    cfg = DataConfig.model_validate({"sources": {"catalogs": [{"path": "c.jsonl"}]}})
+    report = tmp_path / "report"
+    report.mkdir()  # exists, but cannot be written into
+    _read_only(monkeypatch, report)
+    try:
+        with pytest.raises(OutputError, match="cannot write"):
+            build_dataset(cfg, base_dir=tmp_path, out=tmp_path / "o" / "train.jsonl", work_dir=tmp_path / "work",
+                          report_dir=report, show_progress=False, log=lambda m: None)
+    finally:
+        report.chmod(0o755)
+    assert not (tmp_path / "work").exists()
+
+
+def test_replacing_an_existing_output_dir_needs_its_parent_writable(tmp_path, monkeypatch):
+    parent = tmp_path / "p"
+    (parent / "idx").mkdir(parents=True)  # an old index: the new one is built beside it, in `parent`
+    _read_only(monkeypatch, parent)
+    try:
+        with pytest.raises(OutputError, match="cannot write"):
+            check_writable(parent / "idx")
+    finally:
+        parent.chmod(0o755)

@@ -99,7 +99,7 @@ def build_dataset(cfg: DataConfig, *, base_dir: str | Path | None = None, out: s
     report_dir = Path(report_dir or cfg.report_dir or out.parent / "data_report")
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
     check_writable(out)  # before any stage runs (and the guide model loads)
-    check_writable(report_dir)
+    check_writable(report_dir / "report.json")
     runner = StageRunner(work, log=log)
     guide = _Guide(cfg, base)
     guide_settings = [cfg.guide_model, cfg.guide_dtype, cfg.guide_max_seq_length, _guide_weights(cfg, base)]
