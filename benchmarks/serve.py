@@ -362,6 +362,7 @@ def main() -> None:
                    help="request shapes: 1 (a search query) and 16 (a batch call, e.g. indexing)")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--skip-openvino", action="store_true", help="leave the openvino-int8 peer out (shorter run)")
+    p.add_argument("--no-server", action="store_true", help="raw engine and quality only (shorter run)")
     p.add_argument("--out", default=str(RESULTS / "serve"))
     args = p.parse_args()
 
@@ -393,7 +394,7 @@ def main() -> None:
     server: dict[str, dict] = {}
     from seaembed.engine.export_meta import backend_for_format
 
-    for name, path in exports.items():
+    for name, path in ({} if args.no_server else exports).items():
         server[name] = {}
         for tpr in args.texts_per_request:
             per_level = {1: max(8, 48 // tpr), 8: max(24, 192 // tpr), 32: max(64, 384 // tpr)}
