@@ -100,8 +100,8 @@ async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
     finally:
         watcher.cancel()
         if not task.done():
-            task.cancel()
-    if task.cancelled():
+            task.cancel()  # takes effect at the task's next await: do not read its result
+    if not task.done() or task.cancelled():
         raise ClientGone()
     return task.result()
 
