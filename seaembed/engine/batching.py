@@ -29,6 +29,7 @@ from seaembed.engine.backends.base import Backend
 
 log = logging.getLogger(__name__)
 _STOP = object()
+TOKENIZE_SLICE = 4  # texts per tokenizer call for large requests (see `Engine.embed`)
 
 
 @dataclass
@@ -149,10 +150,19 @@ class Engine:
                     max_tokens: int | None = None) -> tuple[np.ndarray, int]:
         """Embeddings of `texts` (rows in input order, L2-normalised) and the number of tokens used. Cancelling the
         awaiting task cancels the request: its sequences still queued are dropped."""
-        if sum(len(t) for t in texts) > 20_000:  # large requests: keep the event loop free while tokenising
-            ids = await asyncio.to_thread(self.backend.tokenize, list(texts), prompt)
+        texts = list(texts)
+        lock = getattr(self.backend, "_tokenize_lock", None)
+        busy = lock is not None and lock.locked()
+        if sum(len(t) for t in texts) > 20_000 or busy:
+            # Large requests tokenise in a thread, in slices (the backend serialises tokenizer calls, so one big call
+            # would hold every other request's tokenisation, and a small request tokenising on the event loop
+            # would block the loop: 100 x 7,900 characters held the tiny model's server ~1.6 s). A small request
+            # that finds the tokenizer busy goes to a thread too. Cancellation takes effect between slices.
+            ids: list = []
+            for i in range(0, len(texts), TOKENIZE_SLICE):
+                ids += await asyncio.to_thread(self.backend.tokenize, texts[i:i + TOKENIZE_SLICE], prompt)
         else:
-            ids = self.backend.tokenize(list(texts), prompt)
+            ids = self.backend.tokenize(texts, prompt)
         # wrap_future propagates cancellation of the asyncio future to the concurrent one
         return await asyncio.wrap_future(self.submit_ids(ids, max_tokens))
 

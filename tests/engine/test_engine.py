@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -211,3 +212,44 @@ def test_token_budget_per_request():
     finally:
         engine.close()
     assert n == 12 and vecs.shape == (2, 8)
+
+
+def test_a_big_tokenisation_does_not_block_the_event_loop(onnx_backend):
+    """100 x 7,900 characters take the tokenizer ~1 s; a 1-text request arriving meanwhile used to tokenise on the
+    event loop and wait there for the backend's tokenizer lock, freezing every other request. Now big requests
+    tokenise in slices off the loop and a small one that finds the tokenizer busy goes to a thread."""
+    import asyncio
+
+    from seaembed.engine.batching import Engine
+
+    engine = Engine(onnx_backend)
+    big = [("sepatu lari pria ringan sol karet " * 250)[:7900] for _ in range(100)]
+
+    async def scenario() -> tuple[float, float]:
+        gaps, stop = [], asyncio.Event()
+
+        async def ticker() -> None:
+            last = time.perf_counter()
+            while not stop.is_set():
+                await asyncio.sleep(0.005)
+                now = time.perf_counter()
+                gaps.append(now - last)
+                last = now
+
+        tick = asyncio.create_task(ticker())
+        big_task = asyncio.create_task(engine.embed(big, "query"))
+        await asyncio.sleep(0.05)
+        start = time.perf_counter()
+        await engine.embed(["kaos"], "query")
+        small = time.perf_counter() - start
+        await big_task
+        stop.set()
+        await tick
+        return max(gaps), small
+
+    try:
+        worst_gap, small = asyncio.run(scenario())
+    finally:
+        engine.close()
+    assert worst_gap < 0.25, f"the event loop stalled {worst_gap:.2f} s"
+    assert small < 0.5, f"the 1-text request took {small:.2f} s"
