@@ -22,8 +22,8 @@ def engine(onnx_backend):
 
 @pytest.fixture(scope="module")
 def client(engine, index_dir):
-    from seaembed.serve.app import ServerSettings, create_app
     from seaembed.search.search_index import SearchIndex
+    from seaembed.serve.app import ServerSettings, create_app
 
     settings = ServerSettings(model_name="tiny", api_key=KEY, max_inputs=4, max_chars=50)
     app = create_app(engine, SearchIndex.load(index_dir), settings, close_engine_on_shutdown=False)
@@ -168,9 +168,9 @@ def test_health_metrics_page_and_unknown_route(client):
 
 
 def test_backend_resolution_and_loopback_only_load(tiny_model_dir, onnx_dir):
+    from seaembed.engine.export_meta import resolve_backend
     from seaembed.errors import ConfigError
     from seaembed.serve.loadgen import check_loopback
-    from seaembed.engine.export_meta import resolve_backend
 
     assert resolve_backend(str(onnx_dir), "auto") == "onnx"
     assert resolve_backend(str(tiny_model_dir), "auto") == "torch"

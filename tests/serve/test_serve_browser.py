@@ -20,10 +20,10 @@ pytestmark = [pytest.mark.browser,
 
 
 def _serve(model_dir, index_dir, backend="onnx"):
-    from seaembed.serve.app import ServerSettings, create_app
     from seaembed.engine.backends import create_backend
     from seaembed.engine.batching import Engine
     from seaembed.search.search_index import SearchIndex
+    from seaembed.serve.app import ServerSettings, create_app
     from seaembed.serve.server import BackgroundServer
 
     engine = Engine(create_backend(backend, model_dir))

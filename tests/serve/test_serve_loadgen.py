@@ -8,8 +8,8 @@ import pytest
 
 
 def test_run_load_counts_requests_tokens_and_errors(onnx_backend):
-    from seaembed.serve.app import ServerSettings, create_app
     from seaembed.engine.batching import Engine
+    from seaembed.serve.app import ServerSettings, create_app
     from seaembed.serve.loadgen import run_load
     from seaembed.serve.server import BackgroundServer
 

@@ -8,9 +8,9 @@ import pytest
 
 @pytest.fixture(scope="module")
 def live_url(onnx_dir):
-    from seaembed.serve.app import ServerSettings, create_app
     from seaembed.engine.backends import create_backend
     from seaembed.engine.batching import Engine
+    from seaembed.serve.app import ServerSettings, create_app
     from seaembed.serve.server import BackgroundServer
 
     engine = Engine(create_backend("onnx", onnx_dir, threads=1))
