@@ -95,7 +95,25 @@ LICENSES = {
     "talpco": ("TALPCo, TUFS Asian Language Parallel Corpus (matbahasa/TALPCo)", "CC BY 4.0"),
     "sib200": ("SIB-200 (dadelani/sib-200), texts from FLORES-200", "CC BY-SA 4.0"),
     HW_SOURCE: ("written for seaembed by its developers", "Apache-2.0 (the project's license)"),
+    "nusax": ("NusaX (IndoNLP/nusax; Winata et al., EACL 2023)", "CC BY-SA 4.0"),
+    "indonlu-emot": ("IndoNLU EmoT (IndoNLP/indonlu)", "CC BY-SA 4.0 (repo LICENSE: Apache-2.0)"),
+    "indonlu-wrete": ("IndoNLU WReTE (IndoNLP/indonlu)", "CC BY-SA 4.0 (repo LICENSE: Apache-2.0)"),
 }
+
+# The sources some training file (catalog, reviews, queries, labels, parallel) holds rows of.
+TRAINING_SOURCES = {"prdect-id", HW_SOURCE, "filipino-shopee-reviews", "wisesight-sentiment", "indonlu-smsa",
+                    "talpco", "sib200"}
+
+# General guard tasks: built only from sources no training file uses (their task.json says
+# "touches_training": false), so a merge that forgets general ability shows it there.
+NUSAX_LANGS = {"indonesian": "id", "english": "en", "javanese": "jv", "sundanese": "su", "balinese": "ban",
+               "minangkabau": "min"}
+NUSAX_BITEXT = [("english", "indonesian"), ("indonesian", "javanese"), ("indonesian", "sundanese"),
+                ("english", "balinese")]
+NUSAX_BITEXT_PAIRS = 200  # per language pair
+NUSAX_SENT_LANGS = ["indonesian", "english", "javanese", "sundanese"]
+NUSAX_SENT_TRAIN = 250  # probe train rows per language (test: the 100 validation rows of each language)
+EMOT_TRAIN = 1000  # probe train rows (test: the validation split, 440 rows)
 
 
 # PRDECT-ID products that serve the same shopping need as a hand-written intent, matched on the title by
@@ -320,6 +338,8 @@ def queries_of(items: list[dict]) -> list[dict]:
 # ---------------------------------------------------------------------------------------------- tasks
 def write_task(root: Path, name: str, meta: dict, files: dict[str, list[dict] | str]) -> None:
     """Write one task directory atomically: task.json plus its files (JSONL rows, or text)."""
+    # touches_training: a source of the task also feeds a training file (see TRAINING_SOURCES)
+    meta = {**meta, "touches_training": bool(set(meta.get("source", [])) & TRAINING_SOURCES)}
     with atomic_dir(root / name) as tmp:
         write_json(tmp / "task.json", {"name": name, **meta})
         for rel, content in files.items():
@@ -508,11 +528,94 @@ def build_sib_task(root: Path, ds: Path) -> None:
         test += [{"id": f"sib200-{r['index_id']}-{lang}", "text": r["text"], "label": r["category"], "lang": lang}
                  for r in read_sib(ds, code, "dev")]
     write_task(root, "sib200-topic-clf", {
-        "type": "classification", "group": "general", "languages": list(SIB_LANGS.values()), "main_metric": "accuracy",
+        "type": "classification", "group": "general-touched", "languages": list(SIB_LANGS.values()),
+        "main_metric": "accuracy", "touches_training": True,
         "description": f"SIB-200 topic (7 classes) per language; test = the dev split (99 sentences a language), "
                        f"train = {SIB_TASK_TRAIN_IDS} sentences a language from the train split.",
         "source": ["sib200"], "license": "CC BY-SA 4.0",
     }, {"train.jsonl": train, "test.jsonl": test, "SOURCE.md": source_note("sib200")})
+
+
+def read_csv_rows(path: Path) -> list[dict]:
+    with open(assert_not_test(path), encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def build_general_tasks(root: Path, ds: Path) -> None:
+    """The general guard tasks from untouched sources: NusaX bitext and sentiment, EmoT, WReTE retrieval."""
+    nx = ds / "nusax" / "datasets"
+    mt = [r for split in ("train", "valid") for r in read_csv_rows(nx / "mt" / f"{split}.csv")]
+    pairs = []
+    for src, tgt in NUSAX_BITEXT:
+        rows = [r for r in mt if r[src].strip() and r[tgt].strip()]
+        rows = sorted(rows, key=lambda r: h("nusax-bitext", src, tgt, r[""]))[:NUSAX_BITEXT_PAIRS]
+        pairs += [{"id": f"nusax-mt-{r['']}-{NUSAX_LANGS[tgt]}", "src": r[src].strip(), "tgt": r[tgt].strip(),
+                   "src_lang": NUSAX_LANGS[src], "tgt_lang": NUSAX_LANGS[tgt]}
+                  for r in sorted(rows, key=lambda r: int(r[""]))]
+    write_task(root, "nusax-bitext", {
+        "type": "bitext", "group": "general", "languages": sorted({NUSAX_LANGS[x] for p in NUSAX_BITEXT for x in p}),
+        "main_metric": "f1", "touches_training": False,
+        "description": f"NusaX parallel sentences (train and validation splits), {NUSAX_BITEXT_PAIRS} a language "
+                       "pair: " + ", ".join(f"{NUSAX_LANGS[a]}->{NUSAX_LANGS[b]}" for a, b in NUSAX_BITEXT)
+                       + ". No training file uses NusaX.",
+        "source": ["nusax"], "license": "CC BY-SA 4.0",
+    }, {"pairs.jsonl": pairs, "SOURCE.md": source_note("nusax")})
+
+    train, test = [], []
+    for name in NUSAX_SENT_LANGS:
+        lang = NUSAX_LANGS[name]
+        rows = read_csv_rows(nx / "sentiment" / name / "train.csv")
+        rows = sorted(sorted(rows, key=lambda r: h("nusax-sent", name, r["id"]))[:NUSAX_SENT_TRAIN],
+                      key=lambda r: int(r["id"]))
+        train += [{"id": f"nusax-sent-{name}-{r['id']}", "text": r["text"].strip(), "label": r["label"], "lang": lang}
+                  for r in rows]
+        test += [{"id": f"nusax-sent-{name}-{r['id']}", "text": r["text"].strip(), "label": r["label"], "lang": lang}
+                 for r in read_csv_rows(nx / "sentiment" / name / "valid.csv")]
+    write_task(root, "nusax-sentiment-clf", {
+        "type": "classification", "group": "general", "languages": [NUSAX_LANGS[n] for n in NUSAX_SENT_LANGS],
+        "main_metric": "accuracy", "touches_training": False,
+        "description": f"NusaX sentiment (positive/neutral/negative) per language; train = {NUSAX_SENT_TRAIN} rows a "
+                       "language of the train split, test = the validation split (100 a language).",
+        "source": ["nusax"], "license": "CC BY-SA 4.0",
+    }, {"train.jsonl": train, "test.jsonl": test, "SOURCE.md": source_note("nusax")})
+
+    em = ds / "indonlu" / "emot_emotion-twitter"
+    rows = read_csv_rows(em / "train_preprocess.csv")
+    picked = sorted(sorted(range(len(rows)), key=lambda i: h("emot", i))[:EMOT_TRAIN])
+    write_task(root, "emot-emotion-clf", {
+        "type": "classification", "group": "general", "languages": ["id"], "main_metric": "accuracy",
+        "touches_training": False,
+        "description": f"IndoNLU EmoT: Indonesian tweet -> one of 5 emotions; train = {EMOT_TRAIN} rows of the train "
+                       "split, test = the validation split.",
+        "source": ["indonlu-emot"], "license": "CC BY-SA 4.0",
+    }, {"train.jsonl": [{"id": f"emot-train-{i}", "text": rows[i]["tweet"].strip(), "label": rows[i]["label"],
+                         "lang": "id"} for i in picked],
+        "test.jsonl": [{"id": f"emot-valid-{i}", "text": r["tweet"].strip(), "label": r["label"], "lang": "id"}
+                       for i, r in enumerate(read_csv_rows(em / "valid_preprocess.csv"))],
+        "SOURCE.md": source_note("indonlu-emot")})
+
+    wr = ds / "indonlu" / "wrete_entailment-ui"
+    corpus: dict[str, str] = {}
+    queries, qrels = [], []
+    for split in ("train", "valid"):
+        for i, r in enumerate(read_csv_rows(wr / f"{split}_preprocess.csv")):
+            premise, hyp = r["sent_A"].strip(), r["sent_B"].strip()
+            doc = corpus.setdefault(premise, f"wrete-doc-{len(corpus)}")
+            if hyp == premise:
+                continue
+            qid = f"wrete-{split}-{i}"
+            queries.append({"_id": qid, "text": hyp, "lang": "id"})
+            qrels.append((qid, doc, 1))
+    write_task(root, "wrete-sentence-retrieval", {
+        "type": "retrieval", "group": "general", "languages": ["id"], "main_metric": "ndcg_at_10",
+        "touches_training": False, "query_prompt": "query", "passage_prompt": "passage",
+        "description": "IndoNLU WReTE (train and validation splits) as sentence -> passage retrieval: the query is "
+                       "a hypothesis (entailed or not), the corpus every premise, the relevant document the "
+                       "hypothesis's own premise. Wikipedia-revision sentences, so the pairs overlap heavily in "
+                       "words: a forgetting guard for the asymmetric query/passage encoding, not a hard task.",
+        "source": ["indonlu-wrete"], "license": "CC BY-SA 4.0",
+    }, {"corpus.jsonl": [{"_id": d, "title": "", "text": t, "lang": "id"} for t, d in corpus.items()],
+        "queries.jsonl": queries, "qrels/test.tsv": qrels_tsv(qrels), "SOURCE.md": source_note("indonlu-wrete")})
 
 
 def read_talpco(ds: Path, code: str) -> dict[int, str]:
@@ -543,7 +646,8 @@ def build_talpco(root: Path, ds: Path) -> list[dict]:
             elif norm_title(eng[i]) not in held_texts and norm_title(other[i]) not in held_texts:
                 training.append({**row, "group": f"talpco-{i}", "source": "talpco"})
     write_task(root, "talpco-bitext", {
-        "type": "bitext", "group": "general", "languages": ["en", *TALPCO_LANGS.values()], "main_metric": "f1",
+        "type": "bitext", "group": "general-touched", "languages": ["en", *TALPCO_LANGS.values()], "main_metric": "f1",
+        "touches_training": True,
         "description": f"TALPCo everyday sentences, English -> id/th/vi/ms/my, ids >= {TALPCO_HELDOUT_FROM} "
                        "(lower ids are the training pairs in parallel.jsonl).",
         "source": ["talpco"], "license": "CC BY 4.0",
@@ -608,10 +712,13 @@ surrounding whitespace). Test splits are never used.
 | `indonlu-smsa` | SmSA sentiment from IndoNLU (Wilie, B., et al. 2020, *IndoNLU: Benchmark and Resources for Evaluating Indonesian Natural Language Understanding*, AACL) | IndoNLP/indonlu @ ce728f6 | CC BY-SA 4.0 (as listed by SEACrowd; the repo LICENSE file is Apache-2.0) | `labels/smsa_sentiment.jsonl` (train split) |
 | `talpco` | TALPCo, the TUFS Asian Language Parallel Corpus (Nomoto, H., et al. 2018) | matbahasa/TALPCo @ eb47462 | CC BY 4.0 | `parallel.jsonl` (ids < 3400), task `talpco-bitext` (ids >= 3400) |
 | `sib200` | SIB-200 topic classification (Adelani, D. I., et al. 2024, EACL); texts from FLORES-200 (NLLB Team 2022) | dadelani/sib-200 @ 593cea8 | CC BY-SA 4.0 (repo code: Apache-2.0) | `parallel.jsonl` (train split), task `sib200-topic-clf` (train split as the probe's train, dev split as its test) |
+| `nusax` | NusaX: parallel sentences and sentiment in Indonesian, English and 10 local languages (Winata, G. I., et al. 2023, *NusaX: Multilingual Parallel Sentiment Dataset for 10 Indonesian Local Languages*, EACL) | IndoNLP/nusax (copy in shared/datasets/nusax, see its SOURCE.txt) | CC BY-SA 4.0 | tasks `nusax-bitext` (mt train+valid), `nusax-sentiment-clf` (sentiment train as probe train, valid as test); no training file |
+| `indonlu-emot` | EmoT emotion classification from IndoNLU (Wilie, B., et al. 2020) | IndoNLP/indonlu @ ce728f6 | CC BY-SA 4.0 (as listed by SEACrowd; the repo LICENSE file is Apache-2.0) | task `emot-emotion-clf` (train split as probe train, valid as test); no training file |
+| `indonlu-wrete` | WReTE entailment from IndoNLU (Wilie, B., et al. 2020) | IndoNLP/indonlu @ ce728f6 | CC BY-SA 4.0 (as listed by SEACrowd; the repo LICENSE file is Apache-2.0) | task `wrete-sentence-retrieval` (train+valid); no training file |
 | `seaembed-handwritten` | Multilingual product listings (th, vi, id, ms, tl, km, my) and shopper queries written for seaembed by its developers, in the style of SEA marketplace listings; no row is copied from a marketplace. Brand and model names appear only as the tokens real listings carry. The Indonesian category names in `prdect-category-retrieval` are also ours. Source: `scripts/samples_source/handwritten_products.yaml`. | this repository | Apache-2.0, the project's license | `catalog.jsonl`, `queries.jsonl`, tasks `multilingual-product-search`, `product-query-relevance` |
 
 Share-alike: files that contain CC BY-SA 4.0 text (`parallel.jsonl`, `labels/smsa_sentiment.jsonl`,
-`tasks/sib200-topic-clf/`) stay under CC BY-SA 4.0 when redistributed. MPL-2.0 data (`labels/shopee_ph_reviews.jsonl`,
+`tasks/sib200-topic-clf/`, `tasks/nusax-*`, `tasks/emot-emotion-clf/`, `tasks/wrete-sentence-retrieval/`) stay under CC BY-SA 4.0 when redistributed. MPL-2.0 data (`labels/shopee_ph_reviews.jsonl`,
 `tasks/shopee-ph-review-rating/`) stays under MPL-2.0. The upper level of `category_path` ("Fashion > ...") is
 seaembed's grouping of PRDECT-ID's 29 categories.
 """
@@ -728,6 +835,7 @@ def build(ds: Path, out: Path) -> dict[str, Counter]:
     build_hw_tasks(tasks, hw_held, prdect_held)
     build_shopee_task(tasks, ds)
     build_sib_task(tasks, ds)
+    build_general_tasks(tasks, ds)
 
     for task_dir in sorted(p for p in tasks.iterdir() if p.is_dir() and not p.name.startswith(".")):
         meta = json.loads((task_dir / "task.json").read_text(encoding="utf-8"))

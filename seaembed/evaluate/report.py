@@ -84,10 +84,18 @@ def _md_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def half_note(results: dict[str, Any]) -> str:
+    """A sentence naming the half the scores are (the report half: settings chosen on the select one), or ""."""
+    halves = results.get("halves") or {}
+    if not halves.get("half"):
+        return ""
+    return f" Scores are the {halves['note'] or halves['half'] + ' half'} (split seed {halves.get('seed', 0)})."
+
+
 def render_markdown(results: dict[str, Any]) -> str:
     """results.md: main table, per-language table, every metric of the model, and skipped tasks."""
     parts = [f"# Evaluation of `{results['model']}`", "",
-             "Scores ×100. Main metric of each task; baselines in the same run.", "",
+             "Scores ×100. Main metric of each task; baselines in the same run." + half_note(results), "",
              _md_table(*summary_rows(results)), ""]
     header, rows = lang_rows(results)
     if rows:
@@ -159,7 +167,7 @@ def render_html(results: dict[str, Any]) -> str:
              f"{esc(results['model'])}</title><style>{CSS}</style></head><body>",
              f"<h1>Evaluation of <code>{esc(results['model'])}</code></h1>",
              f"<p class='sub'>Baselines: {esc(', '.join(names[1:]) or 'none')} · {len(results['tasks'])} tasks · "
-             f"{esc(results.get('created', ''))} · scores ×100, best per row in bold</p>",
+             f"{esc(results.get('created', ''))} · scores ×100, best per row in bold{esc(half_note(results))}</p>",
              "<h2>Main metric per task</h2>", _html_table(*summary_rows(results), first_score_col=3)]
     delta = delta_plot(results)
     if delta:

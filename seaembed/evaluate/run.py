@@ -16,6 +16,9 @@ from seaembed.evaluate.tasks import Task, find_task_dirs, load_task
 
 log = logging.getLogger(__name__)
 
+HALF_NOTES = {"report": "report half; settings chosen on the select half",
+              "select": "select half: the half a run's choices are made on (not a reported score)"}
+
 
 def _system_results(name: str, tasks: list[Task], runner, show_progress: bool) -> dict[str, Any]:
     started = time.perf_counter()
@@ -40,6 +43,8 @@ def evaluate(
     show_progress: bool = True,
     cache: bool = True,
     names: Mapping[str, str] | None = None,
+    half: str | None = None,
+    split_seed: int = 0,
 ) -> dict[str, Any]:
     """Evaluate `model` (a model source, a loaded SentenceTransformer, or an `Encoder`) on every task.
 
@@ -49,6 +54,9 @@ def evaluate(
     `task_dirs` are task directories or directories of them. `baselines` are `"bm25"` or other model sources,
     evaluated in the same run. With `out_dir`, writes `results.json`, `results.md` and `report.html` there.
     Returns `{"model", "tasks": {name: entry}, "baselines": {name: {"model", "tasks"}}, ...}`.
+
+    `half` ("select" or "report") scores only that half of every task (`seaembed.evaluate.halves`, seeded by
+    `split_seed`); task names then end in ":select" / ":report" and `results["halves"]` says which.
     """
     from seaembed.evaluate.encoders import load_encoder
     from seaembed.evaluate.runners import run_with_bm25, run_with_encoder
@@ -58,6 +66,10 @@ def evaluate(
         from seaembed.atomic import check_writable
 
         check_writable(Path(out_dir) / "results.json")
+    if half is not None:
+        from seaembed.evaluate.halves import half as task_half
+
+        tasks = [task_half(t, half, seed=split_seed) for t in tasks]  # type: ignore[arg-type]
     task_names = [t.name for t in tasks]
     dupes = sorted({n for n in task_names if task_names.count(n) > 1})
     if dupes:
@@ -84,6 +96,8 @@ def evaluate(
         runner = run_with_bm25 if _model_name(base) == "bm25" else encoder_runner(base)
         results["baselines"][name] = _system_results(name, tasks, runner, show_progress)
     results["task_dirs"] = {t.name: str(t.path) for t in tasks}
+    if half is not None:
+        results["halves"] = {"half": half, "seed": split_seed, "note": HALF_NOTES.get(half, "")}
     results["created"] = datetime.now(UTC).isoformat(timespec="seconds")
     results["environment"] = {"python": platform.python_version(), "machine": platform.machine()}
     if out_dir is not None:

@@ -21,7 +21,7 @@ TASK_TYPES = ("retrieval", "classification", "pair-classification", "bitext", "c
 # The metrics each task type reports (the keys of `metrics` in results.json); the first is the default main one.
 METRICS: dict[str, tuple[str, ...]] = {
     "retrieval": ("ndcg_at_10", "recall_at_10", "recall_at_100", "mrr_at_10", "map_at_10"),
-    "classification": ("accuracy", "f1_macro"),
+    "classification": ("accuracy", "f1_macro", "accuracy_std", "f1_macro_std"),
     "pair-classification": ("f1", "ap", "precision", "recall", "accuracy"),
     "bitext": ("f1", "accuracy", "precision", "recall"),
     "clustering": ("v_measure",),

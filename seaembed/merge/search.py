@@ -63,8 +63,10 @@ def parse_grid(text: str | Sequence[float] | None) -> list[float]:
     return sorted(set(values) | {0.0})
 
 
-def default_evaluator(model: Any, task_dirs: Sequence[str | Path]) -> Mapping[str, Any]:
-    """The evaluation stage with its embedding cache.
+def default_evaluator(model: Any, task_dirs: Sequence[str | Path], half: str | None = "select",
+                      split_seed: int = 0) -> Mapping[str, Any]:
+    """The evaluation stage with its embedding cache, on the `select` half of every task (the report half is what
+    the evaluation stage quotes, so the choice of t never reads it; `half=None` scores whole tasks).
 
     The merged model changes in place between calls, but each `evaluate` call fingerprints the model's current
     tensors afresh, so every t gets its own cache entry; t=0 (the base) and the chosen t are then free when the
@@ -72,7 +74,7 @@ def default_evaluator(model: Any, task_dirs: Sequence[str | Path]) -> Mapping[st
     """
     from seaembed.evaluate.run import evaluate
 
-    return evaluate(model, list(task_dirs), show_progress=False, cache=True)
+    return evaluate(model, list(task_dirs), show_progress=False, cache=True, half=half, split_seed=split_seed)
 
 
 def task_scores(model: Any, task_dirs: Sequence[str | Path], evaluator: Evaluator | None = None) -> dict[str, float]:
@@ -159,8 +161,12 @@ def search_merge_weight(base: str | Path, tuned: Sequence[str | Path], *, out: s
                         grid: str | Sequence[float] | None = None, epsilon: float = 0.01,
                         t: float | Mapping[str, object] | TSchedule | None = None,
                         weights: Sequence[float] | None = None, eps: float = DEFAULT_EPS, constraint: str = "mean",
-                        evaluator: Evaluator | None = None, show_progress: bool = True) -> dict[str, Any]:
+                        evaluator: Evaluator | None = None, show_progress: bool = True,
+                        half: str | None = "select", split_seed: int = 0) -> dict[str, Any]:
     """Search t on the grid, write the merged model at the chosen t to `out` with a merge report; returns the report.
+
+    Every task is scored on its `half` ("select" by default, seeded by `split_seed`; None: whole tasks) by the
+    default evaluator; a custom `evaluator` is called as given.
 
     `t` may give per-group overrides (e.g. ``{"embeddings": 0}``); the search varies its default. The report
     (`merge_report.md`, `merge_report.json`, `merge_tradeoff.png`) is written inside `out`.
@@ -178,6 +184,9 @@ def search_merge_weight(base: str | Path, tuned: Sequence[str | Path], *, out: s
         raise ConfigError(f"constraint must be one of {', '.join(CONSTRAINTS)}, got {constraint!r}")
     objective = OBJECTIVE if constraint == "mean" else OBJECTIVE_EACH
     values = parse_grid(grid)
+    if evaluator is None:
+        def evaluator(model: Any, dirs: Sequence[str | Path]) -> Mapping[str, Any]:
+            return default_evaluator(model, dirs, half=half, split_seed=split_seed)
     schedule = TSchedule.parse(t if t is not None else 0.0)
     out = Path(out)
     tuned = list(tuned)
@@ -188,7 +197,7 @@ def search_merge_weight(base: str | Path, tuned: Sequence[str | Path], *, out: s
                            base_name=str(base), tuned_names=[str(s) for s in tuned])
     del tuned_models
     key_src = json.dumps([str(base), [str(s) for s in tuned], parent_fingerprints, method, session.weights, eps, schedule.to_dict(),
-                          [str(d) for d in domain_tasks], [str(d) for d in general_tasks]])
+                          [str(d) for d in domain_tasks], [str(d) for d in general_tasks], half, split_seed])
     cache_path = out.with_name(f".{out.name}.merge-search.json")
     rows = evaluate_grid(session, values, domain_tasks=domain_tasks, general_tasks=general_tasks, schedule=schedule,
                          evaluator=evaluator, cache_path=cache_path,
@@ -199,11 +208,13 @@ def search_merge_weight(base: str | Path, tuned: Sequence[str | Path], *, out: s
     report = {"objective": objective, "constraint": constraint, "epsilon": epsilon, "base_general": floor + epsilon,
               "general_floor": floor,
               "chosen_t": chosen, "method": method, "grid": values, "rows": rows,
-              "domain_tasks": [str(d) for d in domain_tasks], "general_tasks": [str(d) for d in general_tasks]}
+              "domain_tasks": [str(d) for d in domain_tasks], "general_tasks": [str(d) for d in general_tasks],
+              "half": half, "split_seed": split_seed}
     feasible = [r["t"] for r in feasible_rows(rows, epsilon, constraint)[0]]
     table = tradeoff_table(rows, chosen_t=chosen, feasible=feasible)
     chosen_row = next(r for r in rows if r["t"] == chosen)
-    md = (f"## Merge weight search\n\nObjective: {objective}; epsilon = {epsilon:g}.\n\n"
+    on = f" Scored on the {half} half of each task (split seed {split_seed})." if half else ""
+    md = (f"## Merge weight search\n\nObjective: {objective}; epsilon = {epsilon:g}.{on}\n\n"
           f"Base (t = 0): general {floor + epsilon:.4f}, domain {rows[0]['domain']:.4f}. Chosen t = {chosen:g}: "
           f"domain {chosen_row['domain']:.4f}, general {chosen_row['general']:.4f}.\n\n{table}\n\n"
           "![trade-off](merge_tradeoff.png)\n")

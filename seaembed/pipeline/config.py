@@ -44,6 +44,9 @@ class MergeSettings(_Strict):
     epsilon: float = Field(0.01, ge=0)
     domain_tasks: list[str] | None = None  # None: the eval section's
     general_tasks: list[str] | None = None
+    # a general (guard) task whose task.json `source` is also a source of a training row: warn (one line, and
+    # run.json `guard_overlap`) or refuse to start
+    guard_overlap: Literal["warn", "error"] = "warn"
 
 
 class EvalSettings(_Strict):
@@ -55,6 +58,9 @@ class EvalSettings(_Strict):
     compare_base: bool = True
     compare_tuned: bool = True
     batch_size: int = Field(32, ge=1)
+    # every dev task is cut into a select half (the run's choices: merge t, fusion weight) and a report half
+    # (what the eval stage, the summary and the HTML report quote), seeded by this (seaembed.evaluate.halves)
+    split_seed: int = 0
 
 
 class ExportSettings(_Strict):

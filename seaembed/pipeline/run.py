@@ -46,16 +46,30 @@ def resolve_tasks(entries: list[str], base: Path) -> list[str]:
     return out
 
 
-def _data_stage(cfg: RunConfig, base: Path, out: Path, log) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+def _data_stage(cfg: RunConfig, base: Path, out: Path, log) -> tuple[Any, dict[str, Any], dict[str, Any], dict]:
+    """The data stage's function, settings and inputs, and `info`: the training sources (`source` keys of the
+    inputs' rows) and, with `data.exclude_sources`, what leave-one-source-out dropped (seaembed.pipeline.loso)."""
     from seaembed.augment.config import DataConfig, resolve_path
+    from seaembed.pipeline.loso import filter_sources, training_sources
 
     data_raw = dict(cfg.data)
+    exclude = data_raw.pop("exclude_sources", None) or []
+    if not isinstance(exclude, list) or not all(isinstance(x, str) for x in exclude):
+        raise ConfigError("config [data] exclude_sources: expected a list of source keys, e.g. [prdect-id]")
     data_raw.setdefault("guide_model", cfg.base_model)
     data_cfg = validate(DataConfig, data_raw, source="config [data]")
     inputs = {}
     for kind, sources in data_cfg.sources.model_dump().items():
         for i, src in enumerate(sources):
             inputs[f"{kind}{i}"] = resolve_path(src["path"], base)
+    info: dict[str, Any] = {}
+    if exclude:
+        filtered, info["loso"] = filter_sources(data_cfg.sources.model_dump(mode="json"), exclude, base=base,
+                                                work_dir=out / "data" / "sources")
+        data_cfg = validate(DataConfig, {**data_raw, "sources": filtered}, source="config [data]")
+        log(f"leave-one-source-out: training without {', '.join(exclude)} "
+            f"(dropped rows: {info['loso']['dropped'] or 'none'})")
+    info["training_sources"] = sorted(training_sources(data_cfg.sources.model_dump(mode="json"), base))
 
     def fn() -> StageResult:
         from seaembed.augment.build import build_dataset
@@ -65,7 +79,42 @@ def _data_stage(cfg: RunConfig, base: Path, out: Path, log) -> tuple[Any, dict[s
         return StageResult({"train_data": str(res.out), "data_report": str(res.report_dir / "report.md")},
                            {"examples": res.examples})
 
-    return fn, data_cfg.model_dump(mode="json"), inputs
+    settings = {**data_cfg.model_dump(mode="json"), "exclude_sources": sorted(exclude)}
+    return fn, settings, inputs, info
+
+
+def guard_overlap(task_dirs: list[str], training: set[str] | list[str]) -> list[dict[str, Any]]:
+    """General (guard) tasks whose task.json `source` list shares a source with the training rows."""
+    import json
+
+    out = []
+    for d in task_dirs:
+        meta_path = Path(d) / "task.json"
+        if not meta_path.is_file():
+            continue
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        shared = sorted(set(meta.get("source") or []) & set(training))
+        if shared:
+            out.append({"task": meta.get("name") or Path(d).name, "path": str(d), "shared_sources": shared})
+    return out
+
+
+def _task_name(task_dir: str | Path) -> str:
+    import json
+
+    meta_path = Path(task_dir) / "task.json"
+    try:
+        return str(json.loads(meta_path.read_text(encoding="utf-8")).get("name") or Path(task_dir).name)
+    except (OSError, ValueError):
+        return Path(task_dir).name
+
+
+def select_halves(task_dirs: list[str], seed: int) -> list[Any]:
+    """The select half of each task (loaded), for a choice made on them."""
+    from seaembed.evaluate.halves import half
+    from seaembed.evaluate.tasks import load_task
+
+    return [half(load_task(d), "select", seed=seed) for d in task_dirs]
 
 
 def serve_command(cfg: RunConfig, manifest: dict[str, Any]) -> str:
@@ -113,7 +162,26 @@ def run_pipeline(cfg: RunConfig, base: Path, out: str | Path, *, log=print) -> d
         write_json(out / "run.json", manifest)
 
     # 1. data
-    fn, settings, inputs = _data_stage(cfg, base, out, log)
+    fn, settings, inputs, data_info = _data_stage(cfg, base, out, log)
+    manifest["training_sources"] = data_info["training_sources"]
+    if data_info.get("loso"):
+        from seaembed.pipeline.loso import unseen_tasks
+
+        manifest["loso"] = {**data_info["loso"], "unseen_tasks": unseen_tasks(data_info["loso"]["exclude_sources"])}
+    seed = cfg.eval.split_seed
+    manifest["halves"] = {"seed": seed, "select": "every choice (merge t, fusion weight) reads only select halves",
+                          "report": "the eval stage, the summary and the HTML report quote only report halves"}
+    manifest["choices"] = []
+    guard = resolve_tasks(cfg.merge.general_tasks, base) if cfg.merge.general_tasks else general
+    overlap = guard_overlap(guard, data_info["training_sources"])
+    if overlap:
+        what = "; ".join(f"{o['task']} ({', '.join(o['shared_sources'])})" for o in overlap)
+        line = (f"general guard task shares a source with the training data, so it cannot see forgetting: {what} "
+                "(use general tasks from untouched sources, e.g. the bundled `general` group)")
+        manifest["guard_overlap"] = overlap
+        if cfg.merge.enabled and cfg.merge.guard_overlap == "error":
+            raise ConfigError(line)
+        log(f"warning: {line}")
     record("data", runner.run("data", fn, settings=settings, inputs=inputs))
     train_data = manifest["train_data"]
 
@@ -145,7 +213,8 @@ def run_pipeline(cfg: RunConfig, base: Path, out: str | Path, *, log=print) -> d
                 from seaembed.merge.search import search_merge_weight
 
                 report = search_merge_weight(base_dir, [tuned], out=target, method=m.method, domain_tasks=m_domain,
-                                             general_tasks=m_general, grid=m.grid, epsilon=m.epsilon)
+                                             general_tasks=m_general, grid=m.grid, epsilon=m.epsilon,
+                                             half="select", split_seed=seed)
                 return StageResult({"merged_model": str(target), "merge_report": str(target / "merge_report.md")},
                                    {"t": report.get("chosen_t", report.get("t"))})
             from seaembed.merge.merge_models import merge_models
@@ -154,9 +223,14 @@ def run_pipeline(cfg: RunConfig, base: Path, out: str | Path, *, log=print) -> d
             return StageResult({"merged_model": str(target)}, {"t": m.t})
 
         record("merge", runner.run("merge", merge_fn, settings={**m.model_dump(mode="json"), "domain": m_domain,
-                                                                 "general": m_general},
+                                                                 "general": m_general, "half": "select",
+                                                                 "split_seed": seed},
                                    inputs={"base": base_dir, "tuned": tuned}))
         final = manifest["merged_model"]
+        if m.t == "auto":
+            manifest["choices"].append({"choice": "merge_t", "half": "select", "seed": seed,
+                                        "select_tasks": [f"{_task_name(d)}:select" for d in m_domain + m_general],
+                                        "chosen": manifest["stages"]["merge"].get("t")})
     manifest["final_model"] = final
 
     # 4. eval
@@ -172,12 +246,15 @@ def run_pipeline(cfg: RunConfig, base: Path, out: str | Path, *, log=print) -> d
             baselines.append(tuned)
             names[tuned] = "tuned"
         evaluate(final, domain + general, baselines=baselines, out_dir=out / "eval", batch_size=cfg.eval.batch_size,
-                 names=names)
+                 names=names, half="report", split_seed=seed)
         return StageResult({"eval_report": str(out / "eval" / "report.html"),
                             "eval_results": str(out / "eval" / "results.json")})
 
-    record("eval", runner.run("eval", eval_fn, settings={**cfg.eval.model_dump(mode="json"), "tasks": domain + general},
+    record("eval", runner.run("eval", eval_fn, settings={**cfg.eval.model_dump(mode="json"), "tasks": domain + general,
+                                                         "half": "report"},
                               inputs={"model": final, **{f"task{i}": t for i, t in enumerate(domain + general)}}))
+    manifest["reported"] = {f"{_task_name(d)}:report": {"task": _task_name(d), "half": "report", "seed": seed,
+                                                        "path": d} for d in domain + general}
 
     # 5. export
     for fmt in cfg.export.formats:
@@ -202,16 +279,34 @@ def run_pipeline(cfg: RunConfig, base: Path, out: str | Path, *, log=print) -> d
 
             target = out / "index"
             # the tuning tasks go through the evaluation stage's embedding cache (tune_with=final)
+            # the fusion weight is a choice: it is tuned on the select halves only
             build_index(final, catalog, target, text_fields=cfg.index.text_fields, kind=cfg.index.kind,
-                        tune_on=tune_on, tune_with=final if tune_on else None)
+                        tune_on=select_halves(tune_on, seed), tune_with=final if tune_on else None)
             info = json.loads((target / "index.json").read_text(encoding="utf-8"))
-            return StageResult({"index": str(target)}, {"fusion": info["fusion"], "alpha": info["alpha"]})
+            summary = {"fusion": info["fusion"], "alpha": info["alpha"]}
+            if tune_on:  # the chosen weight against dense and BM25 alone, measured where it was not chosen
+                from seaembed.evaluate.halves import half
+                from seaembed.evaluate.tasks import load_task
+                from seaembed.search.tune_fusion import tune_fusion
+
+                check = tune_fusion(final, [half(load_task(d), "report", seed=seed) for d in tune_on],
+                                    fusion=info["fusion"], grid=[float(info["alpha"])])
+                summary["report_half"] = {"hybrid": check.mean_ndcg, "dense": check.mean_dense,
+                                          "bm25": check.mean_bm25, "n_queries": check.n_queries,
+                                          "tasks": [t.name for t in check.tasks]}
+            return StageResult({"index": str(target)}, summary)
 
         record("index", runner.run("index", index_fn, settings={**cfg.index.model_dump(mode="json"),
-                                                                 "tune_on": tune_on},
+                                                                 "tune_on": tune_on, "half": "select",
+                                                                 "split_seed": seed},
                                    inputs={"model": final, "catalog": catalog,
                                            **{f"tune{i}": t for i, t in enumerate(tune_on)}}))
 
+    if cfg.index.enabled and tune_on:
+        manifest["choices"].append({"choice": "fusion_alpha", "half": "select", "seed": seed,
+                                    "select_tasks": [f"{_task_name(d)}:select" for d in tune_on],
+                                    "chosen": manifest["stages"]["index"].get("alpha")})
+        write_json(out / "run.json", manifest)
     if cfg.index.enabled and cfg.index.showcase_queries:
         from seaembed.pipeline.summary import showcase
 

@@ -58,8 +58,26 @@ def summarise(manifest: dict[str, Any], out: str | Path) -> str:
             else:
                 rss = st.get("peak_rss_mib")
                 rows.append(f"  {name:18s} {st.get('seconds', 0):7.0f} s" + (f"  {rss:8,.0f} MiB" if rss else ""))
+    total = sum(st.get("seconds", 0) for st in stages.values() if not st.get("skipped"))
+    if total:
+        import os
+
+        threads = os.environ.get("OMP_NUM_THREADS") or "default"
+        rows.append(f"  {'wall time':18s} {total / 60:7.1f} min for the stages run now, on {os.cpu_count()} CPU "
+                    f"core(s) (OMP_NUM_THREADS={threads})")
     if manifest.get("eval_results") and Path(manifest["eval_results"]).exists():
-        rows += ["", "Dev tasks (main metric):"] + headline(manifest["eval_results"])
+        rows += ["", "Dev tasks (main metric; report half, settings chosen on the select half):"]
+        rows += headline(manifest["eval_results"])
+    for choice in manifest.get("choices") or []:
+        rows.append(f"  chose {choice['choice']} = {choice.get('chosen')} on {len(choice['select_tasks'])} select "
+                    f"half/halves (seed {choice.get('seed', 0)})")
+    check = (stages.get("index") or {}).get("report_half")
+    if check:
+        rows.append(f"  hybrid search at the chosen weight, report halves of {len(check['tasks'])} task(s): nDCG@10 "
+                    f"hybrid {check['hybrid']:.3f}, dense {check['dense']:.3f}, BM25 {check['bm25']:.3f}")
+    if manifest.get("guard_overlap"):
+        rows.append("  warning: general guard task(s) share a source with training: "
+                    + ", ".join(o["task"] for o in manifest["guard_overlap"]))
     if manifest.get("showcase"):
         rows += ["", "Search the index (dense):"] + manifest["showcase"]
     rows += ["", "Serve it (then open the search page at the printed address):", f"  {manifest.get('serve_command')}", ""]
