@@ -11,7 +11,8 @@ import json
 from importlib.resources import as_file, files
 from pathlib import Path
 
-GROUPS = ("domain", "general")
+# general-touched: general tasks one of whose sources also feeds a training file (kept, but no guard)
+GROUPS = ("domain", "general", "general-touched")
 
 
 def samples_dir() -> Path:
@@ -32,7 +33,7 @@ def sample_path(name: str) -> Path:
 
 
 def task_dirs(group: str | None = None) -> list[Path]:
-    """The bundled dev task directories, sorted by name; `group` "domain" or "general" keeps only that group."""
+    """The bundled dev task directories, sorted by name; `group` (one of GROUPS) keeps only that group."""
     if group is not None and group not in GROUPS:
         raise ValueError(f"group must be one of {', '.join(GROUPS)} or None; got {group!r}")
     out = []

@@ -24,8 +24,12 @@ EXPECTED = {
     "multilingual-product-search": ("retrieval", "domain"),
     "product-query-relevance": ("pair-classification", "domain"),
     "shopee-ph-review-rating": ("classification", "domain"),
-    "sib200-topic-clf": ("classification", "general"),
-    "talpco-bitext": ("bitext", "general"),
+    "sib200-topic-clf": ("classification", "general-touched"),
+    "talpco-bitext": ("bitext", "general-touched"),
+    "nusax-bitext": ("bitext", "general"),
+    "nusax-sentiment-clf": ("classification", "general"),
+    "emot-emotion-clf": ("classification", "general"),
+    "wrete-sentence-retrieval": ("retrieval", "general"),
 }
 ALL = task_dirs()
 
@@ -42,7 +46,9 @@ def test_task_json_and_files(task_dir: Path):
     meta = json.loads((task_dir / "task.json").read_text(encoding="utf-8"))
     assert meta["name"] == task_dir.name
     assert meta["main_metric"] in METRICS[meta["type"]]
-    assert meta["group"] in ("domain", "general")
+    assert meta["group"] in ("domain", "general", "general-touched")
+    # the general group is the merge search's guard: no source of it feeds a training file
+    assert meta["touches_training"] is (meta["group"] != "general")
     assert meta["languages"] and all(isinstance(x, str) for x in meta["languages"])
     for rel in REQUIRED_FILES[meta["type"]]:
         assert (task_dir / rel).is_file(), rel
