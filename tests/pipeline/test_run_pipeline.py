@@ -46,7 +46,7 @@ def _config(root: Path, base_model: Path) -> Path:
         "train": {"batch_size": 8, "max_steps": 4, "checkpoint_steps": 2, "logging_steps": 1, "max_seq_length": 32},
         "merge": {"t": "auto", "grid": [0.0, 0.5, 1.0]},
         "eval": {"domain_tasks": [str(sample_path("tasks/prdect-category-retrieval"))],
-                 "general_tasks": [str(sample_path("tasks/talpco-bitext"))], "baselines": ["bm25"]},
+                 "general_tasks": [str(sample_path("tasks/nusax-bitext"))], "baselines": ["bm25"]},
         "export": {"formats": ["onnx"]},
         "index": {"catalog": "catalog.jsonl", "showcase_queries": ["sepatu lari"]},
     }
@@ -56,13 +56,67 @@ def _config(root: Path, base_model: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_run_end_to_end_then_resume(tmp_path, tiny_model_dir):
+def _spy_on_choices(monkeypatch) -> dict[str, list]:
+    """Record the half of every task the merge search scores and every task set fusion tuning is given."""
+    import seaembed.evaluate.runners as runners
+    import seaembed.merge.search as search
+    import seaembed.search.tune_fusion as tf
+
+    seen: dict[str, list] = {"merge": [], "eval": [], "fusion": []}
+    phase = {"in_merge": False}
+    real_run, real_scores, real_tune = runners.run_with_encoder, search.task_scores, tf.tune_fusion
+
+    def run_spy(task, encoder):
+        seen["merge" if phase["in_merge"] else "eval"].append((task.name, task.meta.get("half")))
+        return real_run(task, encoder)
+
+    def scores_spy(*args, **kwargs):
+        phase["in_merge"] = True
+        try:
+            return real_scores(*args, **kwargs)
+        finally:
+            phase["in_merge"] = False
+
+    def tune_spy(model, tasks, **kwargs):
+        tasks = list(tasks)
+        seen["fusion"].append((len(kwargs.get("grid", tf.GRID)), [(t.name, t.meta.get("half")) for t in tasks]))
+        return real_tune(model, tasks, **kwargs)
+
+    monkeypatch.setattr(runners, "run_with_encoder", run_spy)
+    monkeypatch.setattr(search, "task_scores", scores_spy)
+    monkeypatch.setattr(tf, "tune_fusion", tune_spy)
+    return seen
+
+
+def test_run_end_to_end_then_resume(tmp_path, tiny_model_dir, monkeypatch):
     _write_inputs(tmp_path)
     config_path = _config(tmp_path, tiny_model_dir)
     cfg, base = load_run_config(config_path)
     out = tmp_path / "run"
     logs: list[str] = []
+    seen = _spy_on_choices(monkeypatch)
     manifest = run_pipeline(cfg, base, out, log=logs.append)
+
+    # Choices read select halves only; what is reported is the report halves.
+    assert seen["merge"] and {h for _, h in seen["merge"]} == {"select"}
+    assert seen["eval"] and {h for _, h in seen["eval"]} == {"report"}
+    choose = [tasks for n, tasks in seen["fusion"] if n > 1]
+    check = [tasks for n, tasks in seen["fusion"] if n == 1]
+    assert len(choose) == 1 and {h for _, h in choose[0]} == {"select"}
+    assert len(check) == 1 and {h for _, h in check[0]} == {"report"}
+    assert [c["choice"] for c in manifest["choices"]] == ["merge_t", "fusion_alpha"]
+    merge_choice = manifest["choices"][0]
+    assert merge_choice["select_tasks"] == ["prdect-category-retrieval:select", "nusax-bitext:select"]
+    assert merge_choice["chosen"] == manifest["stages"]["merge"]["t"] and merge_choice["seed"] == 0
+    assert set(manifest["reported"]) == {"prdect-category-retrieval:report", "nusax-bitext:report"}
+    assert all(r["half"] == "report" for r in manifest["reported"].values())
+    assert set(manifest["stages"]["index"]["report_half"]) >= {"hybrid", "dense", "bm25"}
+    html = Path(manifest["eval_report"]).read_text(encoding="utf-8")
+    assert "report half; settings chosen on the select half" in html
+    from seaembed.pipeline.summary import summarise
+
+    text = summarise(manifest, out)
+    assert "report half, settings chosen on the select half" in text and "wall time" in text
 
     saved = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert saved == manifest
@@ -71,14 +125,15 @@ def test_run_end_to_end_then_resume(tmp_path, tiny_model_dir):
         assert Path(manifest[key]).exists(), key
     assert (Path(manifest["final_model"]) / "modules.json").exists()
     results = json.loads(Path(manifest["eval_results"]).read_text(encoding="utf-8"))
-    assert set(results["tasks"]) == {"prdect-category-retrieval", "talpco-bitext"}
+    assert set(results["tasks"]) == {"prdect-category-retrieval:report", "nusax-bitext:report"}
+    assert results["halves"]["half"] == "report"
     assert results["model"] == "final" and set(results["baselines"]) == {"bm25", "base", "tuned"}
     assert manifest["stages"]["merge"]["t"] in (0.0, 0.5, 1.0)
     assert manifest["showcase"][0] == "  'sepatu lari'" and len(manifest["showcase"]) == 1 + 5  # the query + top 5
     # the index's fusion weight was tuned for the final model on the default dev retrieval tasks
     tuning = json.loads((Path(manifest["index"]) / "fusion_tuning.json").read_text(encoding="utf-8"))
-    assert [t["name"] for t in tuning["tasks"]] == ["multilingual-product-search", "prdect-category-retrieval",
-                                                   "prdect-title-queries"]
+    assert [t["name"] for t in tuning["tasks"]] == ["multilingual-product-search:select",
+                                                   "prdect-category-retrieval:select", "prdect-title-queries:select"]
     assert manifest["stages"]["index"]["alpha"] == tuning["alpha"] and manifest["stages"]["index"]["fusion"] == "bounded"
 
     # A rerun with nothing changed skips every stage.
