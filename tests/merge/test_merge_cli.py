@@ -67,7 +67,8 @@ def test_cli_t_auto_uses_the_evaluation_stage(monkeypatch, capsys, tmp_path, tin
 
     seen = []
 
-    def fake_evaluate(model, task_dirs):  # general drops fast as t grows; domain rises
+    def fake_evaluate(model, task_dirs, half=None, split_seed=0):  # general drops fast as t grows; domain rises
+        assert half == "select" and split_seed == 0  # the choice is made on select halves
         seen.append(list(task_dirs))
         w = model.state_dict()["0.model.pooler.dense.weight"]
         a = fake_evaluate.base
