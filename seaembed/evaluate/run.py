@@ -10,9 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from seaembed.progress import tqdm
-
 from seaembed.evaluate.tasks import Task, find_task_dirs, load_task
+from seaembed.progress import tqdm
 
 log = logging.getLogger(__name__)
 
