@@ -201,13 +201,51 @@ def search_stage(n: int, work: Path, n_queries: int = 1000) -> dict:
 
 
 # --- driver -------------------------------------------------------------------------------------------------------
+def ray_bench(model: str, backend: str, n_texts: int, workers: list[int]) -> list[dict]:
+    """texts/s of `seaembed.engine.ray_encode.encode_with_ray` at each worker count, on synthetic titles (after one
+    warm-up pass that starts Ray and the actors' model load is included: a bulk job pays it once)."""
+    import ray
+
+    from seaembed.engine.ray_encode import encode_with_ray
+
+    work = Path("/tmp/seaembed-scale-ray")
+    work.mkdir(parents=True, exist_ok=True)
+    if not (work / "catalog.jsonl").is_file():
+        generate(max(n_texts, 1000), work)
+    texts = _titles(work)[:n_texts]
+    ray.init(num_cpus=max(workers), include_dashboard=False, log_to_driver=False)
+    rows = []
+    try:
+        for w in workers:
+            load = os.getloadavg()
+            t = time.perf_counter()
+            encode_with_ray(model, texts, backend=backend, num_workers=w, batch_size=128)
+            dt = time.perf_counter() - t
+            rows.append({"workers": w, "texts": len(texts), "wall_s": round(dt, 2), "texts_per_s": round(len(texts) / dt, 1),
+                         "model": model, "backend": backend, "threads_per_actor": 1,
+                         "loadavg_before": [round(x, 2) for x in load],
+                         "loadavg_after": [round(x, 2) for x in os.getloadavg()]})
+            print(json.dumps(rows[-1]), flush=True)
+    finally:
+        ray.shutdown()
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--work", type=Path, default=Path("/tmp/seaembed-scale"))
     ap.add_argument("--stage", choices=STAGES, help=argparse.SUPPRESS)
     ap.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--ray-model", help="measure Ray encoding texts/s with this model (an int8 export dir) instead")
+    ap.add_argument("--ray-backend", default="onnx")
+    ap.add_argument("--ray-texts", type=int, default=2000)
     args = ap.parse_args()
+    if args.ray_model:
+        rows = ray_bench(args.ray_model, args.ray_backend, args.ray_texts, [1, 2])
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "scale_ray.json").write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
+        return
     if args.stage:  # child: one stage, one size
         work = args.work / str(args.n)
         work.mkdir(parents=True, exist_ok=True)

@@ -40,9 +40,14 @@ def encode_with_ray(model: str, texts: Sequence[str], *, backend: str = "onnx", 
 
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
-    ds = ray.data.from_numpy(np.arange(len(texts), dtype=np.int64)).map_batches(
-        lambda b: {"row": b["data"], "text": np.asarray([texts[i] for i in b["data"]], dtype=object)},
-        batch_size=batch_size, batch_format="numpy")
+    import pandas as pd
+
+    # several blocks per worker (one block would keep all but one actor idle), made in the driver: a read task
+    # would need a CPU slot, and the actors (num_cpus=1 each) can hold them all
+    blocks = max(1, min(len(texts), 4 * num_workers))
+    bounds = np.linspace(0, len(texts), blocks + 1).astype(int)
+    ds = ray.data.from_pandas([pd.DataFrame({"row": np.arange(a, b), "text": list(texts[a:b])})
+                               for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a])
     out = ds.map_batches(_EncodeActor, fn_constructor_kwargs={"model": model, "backend": backend, "prompt": prompt,
                                                               "threads": threads},
                          batch_size=batch_size, batch_format="numpy", concurrency=num_workers, num_cpus=1)
