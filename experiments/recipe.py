@@ -186,9 +186,19 @@ def boot_draws(task, n_boot: int) -> np.ndarray:
     return rng.integers(0, n, size=(n_boot, n))
 
 
+def bitext_correct(src: np.ndarray, tgt: np.ndarray, groups: list) -> np.ndarray:
+    """1.0 where a source's nearest target (within its language pair) is its own translation."""
+    out = np.zeros(len(groups))
+    for g in set(groups):
+        idx = np.array([i for i, x in enumerate(groups) if x == g])
+        out[idx] = ((src[idx] @ tgt[idx].T).argmax(1) == np.arange(len(idx))).astype(float)
+    return out
+
+
 def score_task(task, enc, n_boot: int) -> dict[str, Any]:
     """Main score, per-language main score, and the main score on each bootstrap resample of the task."""
-    from seaembed.evaluate.metrics.retrieval import RETRIEVAL_DEPTH, query_metrics, top_k
+    from seaembed.evaluate.metrics.retrieval import query_metrics, top_k
+    from seaembed.evaluate.runners import RETRIEVAL_DEPTH
     from seaembed.evaluate.runners import doc_text, run_with_encoder
 
     entry = run_with_encoder(task, enc)
@@ -213,6 +223,12 @@ def score_task(task, enc, n_boot: int) -> dict[str, Any]:
         pred = clf.predict(enc.encode([r.text for r in task.test], task.symmetric_prompt))
         correct = (np.asarray(pred, dtype=object) == np.asarray([r.label for r in task.test], dtype=object))
         boots = correct.astype(float)[draws].mean(axis=1).tolist()
+    elif task.type == "bitext" and n_boot:
+        # resampling pairs would duplicate targets and break the mining; score each pair once (its source's
+        # nearest target among its language pair's targets is its own) and resample those
+        src = enc.encode([p.src for p in task.pairs], task.query_prompt)
+        tgt = enc.encode([p.tgt for p in task.pairs], task.passage_prompt)
+        boots = bitext_correct(src, tgt, [(p.src_lang, p.tgt_lang) for p in task.pairs])[draws].mean(axis=1).tolist()
     else:
         boots = [run_with_encoder(_resample(task, d), enc)["main_score"] for d in draws]
     return {"main": entry["main_score"], "per_lang": per_lang, "boot": boots, "metric": metric}
@@ -270,6 +286,8 @@ def main() -> None:  # noqa: C901 - one linear experiment script
     ap.add_argument("--bootstrap", type=int, default=200)
     ap.add_argument("--split-seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--base-model", default=None, help="default: default.yaml's base_model (a tiny model dir for "
+                    "a quick check of the harness)")
     ap.add_argument("--tag", default="")
     ap.add_argument("--work", default=str(ROOT.parent / "recipe-work"))
     args = ap.parse_args()
@@ -287,7 +305,7 @@ def main() -> None:  # noqa: C901 - one linear experiment script
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     defaults = load_defaults()
-    base_dir = str(resolve_model_dir(resolve_source(defaults["base_model"], ROOT)))
+    base_dir = str(resolve_model_dir(resolve_source(args.base_model or defaults["base_model"], ROOT)))
     train_raw = dict(defaults["train"])
     grid = [float(x) for x in args.grid.split(",")]
     epsilon = float(defaults["merge"].get("epsilon", 0.01))
