@@ -55,7 +55,6 @@ def _config(root: Path, base_model: Path) -> Path:
     return path
 
 
-@pytest.mark.slow
 def _spy_on_choices(monkeypatch) -> dict[str, list]:
     """Record the half of every task the merge search scores and every task set fusion tuning is given."""
     import seaembed.evaluate.runners as runners
@@ -88,6 +87,7 @@ def _spy_on_choices(monkeypatch) -> dict[str, list]:
     return seen
 
 
+@pytest.mark.slow
 def test_run_end_to_end_then_resume(tmp_path, tiny_model_dir, monkeypatch):
     _write_inputs(tmp_path)
     config_path = _config(tmp_path, tiny_model_dir)
