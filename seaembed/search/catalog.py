@@ -11,6 +11,7 @@ from seaembed.data.io import iter_records
 from seaembed.errors import InputError
 
 FILTER_FIELDS = ("category", "lang", "price")
+DEFAULT_TEXT_FIELDS = ("title", "category")
 
 
 @dataclass
@@ -76,7 +77,8 @@ def read_catalog(path: str | Path, *, text_fields: list[str], id_field: str = "i
     if not ids:
         raise InputError(path, "the catalog has no rows")
     # a field no row has is a typo (e.g. --text-fields titel), not an empty column
-    missing = [f for f in text_fields if f not in columns]
+    # (the default pair is exempt: a catalog without a category column indexes its titles, as it always did)
+    missing = [] if list(text_fields) == list(DEFAULT_TEXT_FIELDS) else [f for f in text_fields if f not in columns]
     if id_field != "id" and id_field not in columns:
         missing.append(id_field)
     if missing:

@@ -59,5 +59,8 @@ def test_misspelled_text_field_or_id_field_is_an_error(tmp_path):
         read_catalog(cat, text_fields=["title", "categroy"])
     with pytest.raises(InputError, match=r"field 'skuu'"):
         read_catalog(cat, text_fields=["title"], id_field="skuu")
+    no_cat = tmp_path / "no_cat.jsonl"
+    no_cat.write_text('{"title": "x", "category_path": "A > B"}\n')
+    assert read_catalog(no_cat, text_fields=["title", "category"]).texts == ["x"]  # the default pair: as before
     ok = read_catalog(cat, text_fields=["title", "category"], id_field="sku")  # a column only some rows have is fine
     assert ok.ids == ["a", "b"] and ok.texts == ["x. A", "y"]
