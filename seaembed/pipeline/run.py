@@ -192,9 +192,16 @@ def run_pipeline(cfg: RunConfig, base: Path, out: str | Path, *, log=print) -> d
     train_cfg = validate(TrainConfig, train_raw, source="config [train]")
 
     def train_fn() -> StageResult:
+        from seaembed.train.checkpoints import resume_mismatch
         from seaembed.train.trainer import train
 
-        return StageResult({"tuned_model": str(train(train_cfg))})
+        cfg_now = train_cfg
+        changed = resume_mismatch(cfg_now)
+        if changed:  # the stage's key changed, so its checkpoints belong to another run: start over, and say why
+            log(f"[train] starting over (the checkpoints were written with other data or settings: "
+                f"{'; '.join(changed)})")
+            cfg_now = cfg_now.model_copy(update={"resume": False})
+        return StageResult({"tuned_model": str(train(cfg_now))})
 
     record("train", runner.run("train", train_fn, settings=train_cfg.model_dump(mode="json"),
                                inputs={"data": train_data, "base": base_dir}))
