@@ -33,7 +33,7 @@ References:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 RRF_K = 60  # the constant of Cormack et al. (2009)
 FUSIONS = ("bounded", "rrf", "wrrf", "weighted", "zscore")
@@ -183,5 +183,30 @@ def resolve_alpha(method: str, alpha: float | None = None, index_info: Mapping |
     return DEFAULT_ALPHA[method]
 
 
-__all__ = ["DEFAULT_ALPHA", "DEFAULT_FUSION", "FUSIONS", "RRF_K", "bounded", "min_max", "resolve_alpha", "rrf",
+def fuse(method: str, dense: Sequence[tuple[int, float]], lexical: Sequence[tuple[int, float]], alpha: float | None,
+         k: int, *, exact_scores: Callable[[list[int]], tuple[Mapping[int, float], Mapping[int, float]]],
+         bm25_upper: Callable[[], float]) -> list[tuple[int, float]]:
+    """The top k of two candidate lists (`(id, score)`, best first) fused with `method` (alpha from `resolve_alpha`).
+
+    Rank fusions (rrf, wrrf) use the lists as they are. Score fusions give every candidate in either list its exact
+    score from both systems, `exact_scores(ids) -> (dense, bm25)`; `bounded` also needs the query's BM25 upper
+    bound, `bm25_upper()`. Each index (faiss, Qdrant) supplies these two from its own storage."""
+    if method == "rrf":
+        return rrf([[d for d, _ in dense], [d for d, _ in lexical]])[:k]
+    if method == "wrrf":
+        return weighted_rrf([d for d, _ in dense], [d for d, _ in lexical], alpha)[:k]
+    union = sorted({d for d, _ in dense} | {d for d, _ in lexical})
+    if not union:
+        return []
+    dense_all, lex_all = exact_scores(union)
+    if method == "weighted":
+        return weighted(dense_all, lex_all, alpha)[:k]
+    if method == "zscore":
+        return zscore(dense_all, lex_all, alpha)[:k]
+    if method == "bounded":
+        return bounded(dense_all, lex_all, alpha, bm25_upper())[:k]
+    raise ValueError(f"unknown fusion '{method}': use one of {', '.join(FUSIONS)}")
+
+
+__all__ = ["DEFAULT_ALPHA", "DEFAULT_FUSION", "FUSIONS", "RRF_K", "bounded", "fuse", "min_max", "resolve_alpha", "rrf",
            "weighted", "weighted_rrf", "z_scores", "zscore"]

@@ -15,16 +15,7 @@ from typing import Any
 import numpy as np
 
 from seaembed.errors import ConfigError
-from seaembed.search.fusion import (
-    DEFAULT_FUSION,
-    FUSIONS,
-    bounded,
-    resolve_alpha,
-    rrf,
-    weighted,
-    weighted_rrf,
-    zscore,
-)
+from seaembed.search.fusion import DEFAULT_FUSION, fuse, resolve_alpha
 from seaembed.search.qdrant_sink import DENSE, META_KEY, SPARSE, connect, query_sparse
 from seaembed.search.search_index import MODES, Filters, Mode
 
@@ -160,27 +151,17 @@ class QdrantSearchIndex:
             dense = [(d, s) for d, s, _ in self.dense_search(query_vec, n, filters)]
             lexical = [(d, s) for d, s, _ in self.bm25_search(query_text, n, filters)]
             method = fusion or self.info.get("fusion", DEFAULT_FUSION)
-            if method not in FUSIONS:
-                raise ValueError(f"unknown fusion '{method}': use one of {', '.join(FUSIONS)}")
             a = resolve_alpha(method, alpha, self.info)
-            if method == "rrf":
-                ranked = rrf([[d for d, _ in dense], [d for d, _ in lexical]])[:k]
-            elif method == "wrrf":
-                ranked = weighted_rrf([d for d, _ in dense], [d for d, _ in lexical], a)[:k]
-            else:
-                union = sorted({d for d, _ in dense} | {d for d, _ in lexical})
-                dense_all = {d: 0.0 for d in union}
-                dense_all.update({d: s for d, s, _ in self.dense_search(query_vec, len(union), ids=union,
-                                                                        hnsw_ef=None)} if union else {})
-                lex_all = {d: 0.0 for d in union}
-                lex_all.update({d: s for d, s, _ in self.bm25_search(query_text, len(union), ids=union)}
-                               if union else {})
-                if method == "weighted":
-                    ranked = weighted(dense_all, lex_all, a)[:k]
-                elif method == "zscore":
-                    ranked = zscore(dense_all, lex_all, a)[:k]
-                else:
-                    ranked = bounded(dense_all, lex_all, a, self.bm25_max_score(query_text))[:k]
+
+            def exact_scores(ids: list[int]) -> tuple[dict[int, float], dict[int, float]]:
+                dense_all = dict.fromkeys(ids, 0.0)
+                dense_all.update({d: s for d, s, _ in self.dense_search(query_vec, len(ids), ids=ids, hnsw_ef=None)})
+                lex_all = dict.fromkeys(ids, 0.0)
+                lex_all.update({d: s for d, s, _ in self.bm25_search(query_text, len(ids), ids=ids)})
+                return dense_all, lex_all
+
+            ranked = fuse(method, dense, lexical, a, k, exact_scores=exact_scores,
+                          bm25_upper=lambda: self.bm25_max_score(query_text))
             payloads = self._payloads([d for d, _ in ranked]) if ranked else {}
         out = []
         for r, (d, s) in enumerate(ranked):

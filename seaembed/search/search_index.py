@@ -12,16 +12,7 @@ import numpy as np
 
 from seaembed.errors import ConfigError
 from seaembed.search import faiss_index
-from seaembed.search.fusion import (
-    DEFAULT_FUSION,
-    FUSIONS,
-    bounded,
-    resolve_alpha,
-    rrf,
-    weighted,
-    weighted_rrf,
-    zscore,
-)
+from seaembed.search.fusion import DEFAULT_FUSION, fuse, resolve_alpha
 
 Mode = Literal["dense", "bm25", "hybrid"]
 MODES = ("dense", "bm25", "hybrid")
@@ -171,24 +162,14 @@ class SearchIndex:
             lexical_scores = self.bm25_scores(query_text)
             lexical = self.bm25_search(query_text, n, mask, scores=lexical_scores)
             method = fusion or self.info.get("fusion", DEFAULT_FUSION)
-            if method not in FUSIONS:
-                raise ValueError(f"unknown fusion '{method}': use one of {', '.join(FUSIONS)}")
             a = resolve_alpha(method, alpha, self.info)
-            if method == "rrf":
-                ranked = rrf([[d for d, _ in dense], [d for d, _ in lexical]])[:k]
-            elif method == "wrrf":
-                ranked = weighted_rrf([d for d, _ in dense], [d for d, _ in lexical], a)[:k]
-            else:
-                # score-based: every candidate gets its exact score from both systems
-                union = {d for d, _ in dense} | {d for d, _ in lexical}
-                q = np.asarray(query_vec, dtype=np.float32).reshape(-1)
-                rows = np.array(sorted(union), dtype=np.int64)
-                dense_all = dict(zip(rows.tolist(), (np.asarray(self.vectors[rows]) @ q).tolist(), strict=True))
-                lex_all = {int(r): float(lexical_scores[r]) for r in rows}
-                if method == "weighted":
-                    ranked = weighted(dense_all, lex_all, a)[:k]
-                elif method == "zscore":
-                    ranked = zscore(dense_all, lex_all, a)[:k]
-                else:
-                    ranked = bounded(dense_all, lex_all, a, self.bm25.max_score(query_text))[:k]
+            q = np.asarray(query_vec, dtype=np.float32).reshape(-1)
+
+            def exact_scores(ids: list[int]) -> tuple[dict[int, float], dict[int, float]]:
+                rows = np.array(ids, dtype=np.int64)
+                return (dict(zip(ids, (np.asarray(self.vectors[rows]) @ q).tolist(), strict=True)),
+                        {r: float(lexical_scores[r]) for r in ids})
+
+            ranked = fuse(method, dense, lexical, a, k, exact_scores=exact_scores,
+                          bm25_upper=lambda: self.bm25.max_score(query_text))
         return [{"rank": r + 1, "score": round(float(s), 6), **self.meta[d]} for r, (d, s) in enumerate(ranked)]
