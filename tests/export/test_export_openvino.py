@@ -97,8 +97,8 @@ def test_custom_calibration_file_and_empty_one(tiny_model_dir, tmp_path):
 
 
 def test_server_resolves_openvino_exports(ov_dirs, onnx_dir):
-    from seaembed.errors import ConfigError
     from seaembed.engine.export_meta import resolve_backend
+    from seaembed.errors import ConfigError
 
     assert resolve_backend(str(ov_dirs["openvino-int8"]), "auto") == "openvino"
     assert resolve_backend(str(ov_dirs["openvino"]), "openvino") == "openvino"
@@ -119,8 +119,8 @@ def test_missing_openvino_is_a_clear_error(monkeypatch, tiny_model_dir, tmp_path
 
 
 def test_openvino_backend_rejects_unknown_dtype(ov_dirs):
-    from seaembed.errors import ConfigError
     from seaembed.engine.backends import create_backend
+    from seaembed.errors import ConfigError
 
     with pytest.raises(ConfigError, match="float32 or bfloat16"):
         create_backend("openvino", ov_dirs["openvino"], dtype="float16")

@@ -7,11 +7,11 @@ import shutil
 
 import numpy as np
 import pytest
+from test_search_index import CountingBackend, _engine
 
 from seaembed.errors import InputError
 from seaembed.search.search_index import SearchIndex
 from seaembed.testing import build_tiny_model
-from test_search_index import CountingBackend, _engine
 
 
 def test_other_weights_at_the_same_path_restart_the_index(tiny_model_dir, catalog_file, tmp_path):
