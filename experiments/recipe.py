@@ -197,22 +197,17 @@ def bitext_correct(src: np.ndarray, tgt: np.ndarray, groups: list) -> np.ndarray
 
 def score_task(task, enc, n_boot: int) -> dict[str, Any]:
     """Main score, per-language main score, and the main score on each bootstrap resample of the task."""
-    from seaembed.evaluate.metrics.retrieval import query_metrics, top_k
-    from seaembed.evaluate.runners import RETRIEVAL_DEPTH
-    from seaembed.evaluate.runners import doc_text, run_with_encoder
+    from seaembed.evaluate.metrics.retrieval import query_metrics
+    from seaembed.evaluate.runners import retrieval_run, run_with_encoder
 
     entry = run_with_encoder(task, enc)
     metric = task.main_metric
     per_lang = {lang: m.get(metric) for lang, m in entry["per_lang"].items()}
     draws = boot_draws(task, n_boot) if n_boot else np.zeros((0, 0), dtype=int)
     if task.type == "retrieval":
-        doc_ids = list(task.corpus)
-        qids = sorted(task.qrels)
-        docs = enc.encode([doc_text(task.corpus[d]) for d in doc_ids], task.passage_prompt)
-        qs = enc.encode([task.queries[q]["text"] for q in qids], task.query_prompt)
-        idx, _ = top_k(qs, docs, RETRIEVAL_DEPTH)
-        per_q = np.array([query_metrics([doc_ids[j] for j in row], task.qrels[q])[metric]
-                          for q, row in zip(qids, idx, strict=True)])
+        # the same ranking run_with_encoder scored (MemoEncoder serves the embeddings again), one value a query
+        run = retrieval_run(task, enc)
+        per_q = np.array([query_metrics(ranked, task.qrels[q])[metric] for q, ranked in run.items()])
         boots = per_q[draws].mean(axis=1).tolist() if n_boot else []
     elif task.type == "classification" and metric == "accuracy" and n_boot:
         # the probe is fitted on the (unresampled) train split: fit once, resample the test rows' correctness
@@ -383,7 +378,7 @@ def main() -> None:  # noqa: C901 - one linear experiment script
             log(f"{arm} seed {seed}: trained ({train_info})")
             rkey = f"{arm}-{key}-{tkey}-{args.grid}"
 
-            def evaluate_arm():
+            def evaluate_arm(spec=spec, trained=trained):
                 t1 = time.time()
                 if spec.get("merge"):
                     t, rows, model = choose_merge(base_model, trained, halves["select"], grid, epsilon, base_select)

@@ -42,7 +42,13 @@ def skipped(task: Task, reason: str) -> dict:
             "size": task.describe(), "skipped": reason}
 
 
-def _run_from_ranking(task: Task, doc_ids: list[str], qids: list[str], idx: np.ndarray) -> dict[str, list[str]]:
+def retrieval_run(task: Task, encoder: Encoder) -> dict[str, list[str]]:
+    """Each judged query's top `RETRIEVAL_DEPTH` corpus ids by cosine, queries in sorted id order."""
+    doc_ids = list(task.corpus)
+    qids = sorted(task.qrels)
+    docs = encoder.encode([doc_text(task.corpus[d]) for d in doc_ids], task.passage_prompt)
+    queries = encoder.encode([task.queries[q]["text"] for q in qids], task.query_prompt)
+    idx, _ = top_k(queries, docs, RETRIEVAL_DEPTH)
     return {q: [doc_ids[j] for j in row] for q, row in zip(qids, idx, strict=True)}
 
 
@@ -50,13 +56,8 @@ def run_with_encoder(task: Task, encoder: Encoder) -> dict:
     """Evaluate `task` with embeddings from `encoder`."""
     started = time.perf_counter()
     if task.type == "retrieval":
-        doc_ids = list(task.corpus)
-        qids = sorted(task.qrels)
-        docs = encoder.encode([doc_text(task.corpus[d]) for d in doc_ids], task.passage_prompt)
-        queries = encoder.encode([task.queries[q]["text"] for q in qids], task.query_prompt)
-        idx, _ = top_k(queries, docs, RETRIEVAL_DEPTH)
-        run = _run_from_ranking(task, doc_ids, qids, idx)
-        metrics, per_lang = retrieval_metrics(run, task.qrels, {q: task.queries[q]["lang"] for q in qids})
+        run = retrieval_run(task, encoder)
+        metrics, per_lang = retrieval_metrics(run, task.qrels, {q: task.queries[q]["lang"] for q in run})
     elif task.type == "classification":
         train_x = encoder.encode([r.text for r in task.train], task.symmetric_prompt)
         test_x = encoder.encode([r.text for r in task.test], task.symmetric_prompt)
@@ -96,7 +97,7 @@ def run_with_bm25(task: Task) -> dict:
         # One analyser for queries and documents, whatever their language tags (seaembed.data.text_analysis).
         bm25 = BM25Retriever().index([doc_text(task.corpus[d]) for d in doc_ids])
         idx, _ = bm25.search([task.queries[q]["text"] for q in qids], k=RETRIEVAL_DEPTH)
-        run = _run_from_ranking(task, doc_ids, qids, idx)
+        run = {q: [doc_ids[j] for j in row] for q, row in zip(qids, idx, strict=True)}
         metrics, per_lang = retrieval_metrics(run, task.qrels, {q: task.queries[q]["lang"] for q in qids})
         return _entry(task, metrics, per_lang, started)
     if task.type == "pair-classification":
