@@ -24,6 +24,7 @@ import os
 import platform
 import sys
 import time
+import timeit
 from pathlib import Path
 
 import numpy as np
@@ -48,12 +49,7 @@ def load_titles(n: int) -> list[str]:
 def timed(fn, repeats: int = 2) -> float:
     """Best wall time of `repeats` runs (after one warm-up call)."""
     fn()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+    return min(timeit.repeat(fn, repeat=repeats, number=1))
 
 
 def ensure_export(model: str, fmt: str, export_dir: str | None) -> Path:

@@ -47,13 +47,10 @@ def titles(n: int) -> list[str]:
 
 
 def best_time(fn, repeats: int = 3) -> float:
-    fn()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+    """Best wall time of `repeats` runs after a warm-up (the serve benchmark's timer)."""
+    from benchmarks.serve import timed
+
+    return timed(fn, repeats=repeats)
 
 
 def torch_reference(model_dir: str, texts: list[str], device: str) -> tuple[np.ndarray, float]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-import time
+import timeit
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -85,12 +85,7 @@ def quantize(fp32_path: Path, int8_path: Path, variant: Variant) -> None:
 def time_session(run: Callable[[], object], repeats: int = 3) -> float:
     """Best wall time of `repeats` calls after one warm-up."""
     run()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return best
+    return min(timeit.repeat(run, repeat=repeats, number=1))
 
 
 def _session(path: Path, threads: int | None):
