@@ -76,7 +76,9 @@ def _sib():
     return split, [f"topik {c}" for c in sorted(labels)]
 
 
-def _talpco(rng: random.Random):
+def talpco_split(rng: random.Random):
+    """TALPCo (English, other) pairs split 4:1 into train/dev by sentence id; the other language cycles over
+    TALPCO_LANGS. Each pair is (english, other, None)."""
     def read(lang):
         out = {}
         for line in (DATA / "talpco" / f"data_{lang}.txt").read_text(encoding="utf-8").splitlines():
@@ -103,7 +105,7 @@ def build(per_task: int, dev_per_task: int, seed: int = 0):
     rng = random.Random(seed)
     prdect, prdect_classes = _prdect(rng)
     sib, sib_classes = _sib()
-    talpco = _talpco(rng)
+    talpco = talpco_split(rng)
     classes = {**prdect_classes, "topic": sib_classes}
     train_src = {**prdect["train"], "topic": sib["train"], "bitext": talpco["train"]}
     dev_src = {**prdect["dev"], "topic": sib["dev"], "bitext": talpco["dev"]}

@@ -40,7 +40,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DATA = ROOT.parent / "shared" / "datasets"
 RESULTS = ROOT / "experiments" / "results"
-TALPCO_LANGS = ("ind", "tha", "vie")
 SOURCE = "mixed"
 
 
@@ -70,23 +69,9 @@ def build(per_task: int, dev_per_task: int, seed: int = 0):
     rng.shuffle(titles)
     rng.shuffle(revs)
 
-    def read(lang):
-        out = {}
-        for line in (DATA / "talpco" / f"data_{lang}.txt").read_text(encoding="utf-8").splitlines():
-            if "\t" in line:
-                i, text = line.split("\t", 1)
-                out[i] = text.strip()
-        return out
+    from cam_quality import talpco_split  # the same TALPCo split as the earlier CAM experiment
 
-    eng, others = read("eng"), {lang: read(lang) for lang in TALPCO_LANGS}
-    ids = sorted(eng)
-    rng.shuffle(ids)
-    dev_ids = set(ids[: len(ids) // 5])
-    bitext = {"train": [], "dev": []}
-    for k, i in enumerate(ids):
-        lang = TALPCO_LANGS[k % 3]
-        if eng[i] and others[lang].get(i):
-            bitext["dev" if i in dev_ids else "train"].append((eng[i], others[lang][i]))
+    bitext = {part: [(en, other) for en, other, _ in pairs] for part, pairs in talpco_split(rng).items()}
     train_rows = [{**ex.model_dump(include={"query", "positive", "task", "label", "lang"}), "source": SOURCE}
                   for ex in titles[:per_task] + revs[:per_task]]
     train_rows += [{"query": q, "positive": p, "task": "bitext", "source": SOURCE} for q, p in
