@@ -97,3 +97,23 @@ def index_dir(tiny_model_dir: Path, catalog_file: Path, tmp_path_factory: pytest
 
     return build_index(str(tiny_model_dir), catalog_file, tmp_path_factory.mktemp("index") / "idx",
                        chunk_size=4, show_progress=False)
+
+
+@pytest.fixture
+def seaembed_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    """Run the real `seaembed` entry point in-process: `seaembed_cli(*args) -> (exit code, stdout, stderr)`."""
+    import sys
+
+    from seaembed.cli import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["seaembed", *args])
+        try:
+            main()
+            code = 0
+        except SystemExit as e:
+            code = int(e.code or 0)
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run

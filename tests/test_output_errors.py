@@ -4,24 +4,12 @@ from __future__ import annotations
 
 import errno
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
 from seaembed.atomic import check_writable
-from seaembed.cli import main
 from seaembed.errors import OutputError
-
-
-def _run(monkeypatch, capsys, *args: str) -> tuple[int, str]:
-    monkeypatch.setattr(sys, "argv", ["seaembed", *args])
-    try:
-        main()
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    return code, capsys.readouterr().err
 
 
 def _read_only(monkeypatch, directory: Path) -> None:
@@ -62,7 +50,7 @@ def test_check_writable_read_only_dir(tmp_path, monkeypatch):
         ro.chmod(0o755)
 
 
-def test_encode_to_read_only_dir_is_one_line_exit_2_before_loading(tmp_path, monkeypatch, capsys):
+def test_encode_to_read_only_dir_is_one_line_exit_2_before_loading(tmp_path, monkeypatch, seaembed_cli):
     src = tmp_path / "in.txt"
     src.write_text("a\nb\n")
     ro = tmp_path / "ro"
@@ -70,7 +58,7 @@ def test_encode_to_read_only_dir_is_one_line_exit_2_before_loading(tmp_path, mon
     _read_only(monkeypatch, ro)
     _no_model_load(monkeypatch)
     try:
-        code, err = _run(monkeypatch, capsys, "encode", "--model", "unused", "--input", str(src), "--output",
+        code, _, err = seaembed_cli("encode", "--model", "unused", "--input", str(src), "--output",
                          str(ro / "x.npy"))
     finally:
         ro.chmod(0o755)
@@ -78,7 +66,7 @@ def test_encode_to_read_only_dir_is_one_line_exit_2_before_loading(tmp_path, mon
     assert err.strip().count("\n") == 0 and "cannot write" in err and "Traceback" not in err
 
 
-def test_disk_full_during_encode_write_is_one_line_exit_2(tiny_model_dir, tmp_path, monkeypatch, capsys):
+def test_disk_full_during_encode_write_is_one_line_exit_2(tiny_model_dir, tmp_path, monkeypatch, seaembed_cli):
     import numpy as np
 
     src = tmp_path / "in.txt"
@@ -88,7 +76,7 @@ def test_disk_full_during_encode_write_is_one_line_exit_2(tiny_model_dir, tmp_pa
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "x.npy"))
 
     monkeypatch.setattr(np, "save", full)
-    code, err = _run(monkeypatch, capsys, "encode", "--model", str(tiny_model_dir), "--input", str(src), "--output",
+    code, _, err = seaembed_cli("encode", "--model", str(tiny_model_dir), "--input", str(src), "--output",
                      str(tmp_path / "x.npy"), "--no-progress")
     assert code == 2, err
     lines = [ln for ln in err.splitlines() if ln.strip() and not ln.startswith("warning:")]
@@ -97,7 +85,7 @@ def test_disk_full_during_encode_write_is_one_line_exit_2(tiny_model_dir, tmp_pa
 
 
 def test_index_to_read_only_dir_fails_before_loading_the_model(tiny_model_dir, catalog_file, tmp_path, monkeypatch,
-                                                                capsys):
+                                                                seaembed_cli):
     import seaembed.engine.backends as backends
 
     monkeypatch.setattr(backends, "create_backend",
@@ -106,7 +94,7 @@ def test_index_to_read_only_dir_fails_before_loading_the_model(tiny_model_dir, c
     ro.mkdir()
     _read_only(monkeypatch, ro)
     try:
-        code, err = _run(monkeypatch, capsys, "index", "--model", str(tiny_model_dir), "--catalog",
+        code, _, err = seaembed_cli("index", "--model", str(tiny_model_dir), "--catalog",
                          str(catalog_file), "--out", str(ro / "idx"), "--backend", "torch")
     finally:
         ro.chmod(0o755)
@@ -133,7 +121,7 @@ def test_eval_to_read_only_dir_fails_before_any_model_runs(tmp_path, monkeypatch
         ro.chmod(0o755)
 
 
-def test_permission_error_reading_an_input_is_one_line_too(tmp_path, monkeypatch, capsys):
+def test_permission_error_reading_an_input_is_one_line_too(tmp_path, monkeypatch, seaembed_cli):
     import seaembed.data.io as io
 
     def denied(path, *a, **k):
@@ -142,13 +130,13 @@ def test_permission_error_reading_an_input_is_one_line_too(tmp_path, monkeypatch
     monkeypatch.setattr(io, "iter_records", denied)
     src = tmp_path / "in.txt"
     src.write_text("a\n")
-    code, err = _run(monkeypatch, capsys, "encode", "--model", "unused", "--input", str(src), "--output",
+    code, _, err = seaembed_cli("encode", "--model", "unused", "--input", str(src), "--output",
                      str(tmp_path / "x.npy"))
     assert code == 2 and f"{src}: Permission denied" in err and "cannot write" not in err
 
 
 def test_disk_full_while_indexing_is_one_line_exit_2_and_keeps_finished_chunks(tiny_model_dir, catalog_file, tmp_path,
-                                                                               monkeypatch, capsys):
+                                                                               monkeypatch, seaembed_cli):
     import numpy as np
 
     real, calls = np.save, []
@@ -161,7 +149,7 @@ def test_disk_full_while_indexing_is_one_line_exit_2_and_keeps_finished_chunks(t
 
     monkeypatch.setattr(np, "save", save)
     out = tmp_path / "idx"
-    code, err = _run(monkeypatch, capsys, "index", "--model", str(tiny_model_dir), "--catalog", str(catalog_file),
+    code, _, err = seaembed_cli("index", "--model", str(tiny_model_dir), "--catalog", str(catalog_file),
                      "--out", str(out), "--backend", "torch", "--chunk-size", "4")
     lines = [ln for ln in err.splitlines() if ln.startswith("error:")]
     assert code == 2 and len(lines) == 1 and "No space left on device" in lines[0] and "Traceback" not in err

@@ -11,26 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from seaembed.cli import main
 from seaembed.models.encode import encode
 
 TEXTS = ["sepatu lari pria", "รองเท้าวิ่ง", "giày chạy bộ nam"]
 
 
-def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run the real `seaembed` entry point in-process; returns (exit code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["seaembed", *args])
-    try:
-        main()
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
 @pytest.mark.parametrize("fmt", ["txt", "jsonl", "csv"])
-def test_encode_formats(fmt: str, tiny_model_dir: Path, tiny_model, tmp_path: Path, monkeypatch, capsys) -> None:
+def test_encode_formats(fmt: str, tiny_model_dir: Path, tiny_model, tmp_path: Path, seaembed_cli) -> None:
     src = tmp_path / f"in.{fmt}"
     if fmt == "txt":
         src.write_text("\n".join(TEXTS) + "\n", encoding="utf-8")
@@ -43,7 +30,7 @@ def test_encode_formats(fmt: str, tiny_model_dir: Path, tiny_model, tmp_path: Pa
         src.write_text("id,title\n" + "".join(f"{i},{t}\n" for i, t in enumerate(TEXTS)), encoding="utf-8")
         extra = ["--field", "title"]
     out = tmp_path / "vec.npy"
-    code, stdout, err = run_cli(monkeypatch, capsys, "encode", "--model", str(tiny_model_dir), "--input", str(src),
+    code, stdout, err = seaembed_cli("encode", "--model", str(tiny_model_dir), "--input", str(src),
                                 "--output", str(out), "--prompt", "query", "--batch-size", "2", *extra)
     assert code == 0, err
     assert "3 x 32 embeddings" in stdout
@@ -63,12 +50,12 @@ def test_encode_formats(fmt: str, tiny_model_dir: Path, tiny_model, tmp_path: Pa
     ],
 )
 def test_encode_bad_input(name: str, content: bytes | None, extra: list[str], expected: str, tiny_model_dir: Path,
-                          tmp_path: Path, monkeypatch, capsys) -> None:
+                          tmp_path: Path, seaembed_cli) -> None:
     src = tmp_path / name
     if content is not None:
         src.write_bytes(content)
     out = tmp_path / "vec.npy"
-    code, _, err = run_cli(monkeypatch, capsys, "encode", "--model", str(tiny_model_dir), "--input", str(src),
+    code, _, err = seaembed_cli("encode", "--model", str(tiny_model_dir), "--input", str(src),
                            "--output", str(out), *extra)
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
@@ -78,35 +65,35 @@ def test_encode_bad_input(name: str, content: bytes | None, extra: list[str], ex
     assert not out.exists()
 
 
-def test_encode_bad_model_and_output(tiny_model_dir: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+def test_encode_bad_model_and_output(tiny_model_dir: Path, tmp_path: Path, seaembed_cli) -> None:
     src = tmp_path / "in.txt"
     src.write_text("x\n")
-    code, _, err = run_cli(monkeypatch, capsys, "encode", "--model", str(tmp_path / "nomodel"), "--input", str(src),
+    code, _, err = seaembed_cli("encode", "--model", str(tmp_path / "nomodel"), "--input", str(src),
                            "--output", str(tmp_path / "v.npy"))
     assert code == 2 and "no such model directory" in err and "packaged:multilingual-e5-small" in err
-    code, _, err = run_cli(monkeypatch, capsys, "encode", "--model", str(tiny_model_dir), "--input", str(src),
+    code, _, err = seaembed_cli("encode", "--model", str(tiny_model_dir), "--input", str(src),
                            "--output", str(tmp_path / "v.txt"))
     assert code == 2 and "expected a .npy file name" in err
 
 
-def test_model_fetch_writes_a_loadable_directory(tiny_model_dir: Path, tiny_model, tmp_path: Path, monkeypatch,
-                                                  capsys) -> None:
+def test_model_fetch_writes_a_loadable_directory(tiny_model_dir: Path, tiny_model, tmp_path: Path,
+                                                  seaembed_cli) -> None:
     from sentence_transformers import SentenceTransformer
 
     out = tmp_path / "fetched"
-    code, stdout, err = run_cli(monkeypatch, capsys, "model", "fetch", str(tiny_model_dir), "--out", str(out))
+    code, stdout, err = seaembed_cli("model", "fetch", str(tiny_model_dir), "--out", str(out))
     assert code == 0, err
     fetched = SentenceTransformer(str(out), device="cpu")
     np.testing.assert_allclose(encode(fetched, TEXTS, prompt="query"), encode(tiny_model, TEXTS, prompt="query"),
                                atol=1e-6)
-    code, _, err = run_cli(monkeypatch, capsys, "model", "fetch", str(tiny_model_dir), "--out", str(out))
+    code, _, err = seaembed_cli("model", "fetch", str(tiny_model_dir), "--out", str(out))
     assert code == 2 and "already exists and is not empty; pass --force" in err
-    code, _, err = run_cli(monkeypatch, capsys, "model", "fetch", str(tiny_model_dir), "--out", str(out), "--force")
+    code, _, err = seaembed_cli("model", "fetch", str(tiny_model_dir), "--out", str(out), "--force")
     assert code == 0, err
 
 
-def test_model_fetch_wraps_a_plain_hf_dir(tiny_model_dir: Path, tiny_model, tmp_path: Path, monkeypatch,
-                                          capsys) -> None:
+def test_model_fetch_wraps_a_plain_hf_dir(tiny_model_dir: Path, tiny_model, tmp_path: Path,
+                                          seaembed_cli) -> None:
     import shutil
 
     from sentence_transformers import SentenceTransformer
@@ -116,17 +103,17 @@ def test_model_fetch_wraps_a_plain_hf_dir(tiny_model_dir: Path, tiny_model, tmp_
     for name in ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"):
         shutil.copy(tiny_model_dir / name, hf / name)
     out = tmp_path / "st"
-    code, _, err = run_cli(monkeypatch, capsys, "model", "fetch", str(hf), "--out", str(out))
+    code, _, err = seaembed_cli("model", "fetch", str(hf), "--out", str(out))
     assert code == 0, err
     assert (out / "modules.json").is_file() and (out / "1_Pooling" / "config.json").is_file()
     fetched = SentenceTransformer(str(out), device="cpu")
     np.testing.assert_allclose(encode(fetched, TEXTS), encode(tiny_model, TEXTS), atol=1e-5)
 
 
-def test_model_fetch_hub_offline_error(tmp_path: Path, monkeypatch, capsys) -> None:
+def test_model_fetch_hub_offline_error(tmp_path: Path, monkeypatch, seaembed_cli) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
-    code, _, err = run_cli(monkeypatch, capsys, "model", "fetch", "intfloat/multilingual-e5-small",
+    code, _, err = seaembed_cli("model", "fetch", "intfloat/multilingual-e5-small",
                            "--out", str(tmp_path / "o"))
     assert code == 2 and "HF_HUB_OFFLINE" in err and "packaged:multilingual-e5-small" in err
     assert not (tmp_path / "o").exists()

@@ -12,15 +12,6 @@ KEY = "s3cret"
 
 
 @pytest.fixture(scope="module")
-def engine(onnx_backend):
-    from seaembed.engine.batching import BatchingConfig, Engine
-
-    engine = Engine(onnx_backend, BatchingConfig(max_wait_ms=1))
-    yield engine
-    engine.close()
-
-
-@pytest.fixture(scope="module")
 def client(engine, index_dir):
     from seaembed.search.search_index import SearchIndex
     from seaembed.serve.app import ServerSettings, create_app

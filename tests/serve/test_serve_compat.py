@@ -12,15 +12,6 @@ from fastapi.testclient import TestClient
 KEY = "s3cret"
 
 
-@pytest.fixture(scope="module")
-def engine(onnx_backend):
-    from seaembed.engine.batching import BatchingConfig, Engine
-
-    engine = Engine(onnx_backend, BatchingConfig(max_wait_ms=1))
-    yield engine
-    engine.close()
-
-
 def _app(engine, index_dir=None, **settings):
     from seaembed.search.search_index import SearchIndex
     from seaembed.serve.app import ServerSettings, create_app
