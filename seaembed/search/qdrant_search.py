@@ -20,6 +20,7 @@ from seaembed.search.qdrant_sink import DENSE, META_KEY, SPARSE, connect, query_
 from seaembed.search.search_index import MODES, Filters, Mode
 
 PUBLIC_DROP = ("_category", "_lang", "_terms", META_KEY)
+DF_CACHE_MAX = 200_000  # remembered document frequencies (tokens)
 
 
 class QdrantSearchIndex:
@@ -37,6 +38,7 @@ class QdrantSearchIndex:
         self.size = int(client.count(collection, exact=True).count)
         self.path = f"qdrant:{collection}"
         self._facets: dict[str, list[str]] = {}
+        self._df: dict[str, int] = {}
 
     @classmethod
     def connect(cls, url: str, collection: str, api_key: str | None = None) -> QdrantSearchIndex:
@@ -87,9 +89,9 @@ class QdrantSearchIndex:
         return models.Filter(must=must) if must else None
 
     # --- the two retrievers ------------------------------------------------------------------------------------
-    def _query(self, query, using: str, k: int, flt, payload: bool) -> list[tuple[int, float, dict]]:
+    def _query(self, query, using: str, k: int, flt, payload: bool, search_params=None) -> list[tuple[int, float, dict]]:
         res = self.client.query_points(self.collection, query=query, using=using, limit=k, query_filter=flt,
-                                       with_payload=payload, with_vectors=False)
+                                       with_payload=payload, with_vectors=False, search_params=search_params)
         return [(int(p.id), float(p.score), p.payload or {}) for p in res.points]
 
     def dense_search(self, query_vec: np.ndarray, k: int, filters: Filters | None = None, *, ids=None,
@@ -97,10 +99,8 @@ class QdrantSearchIndex:
         from qdrant_client import models
 
         q = np.asarray(query_vec, dtype=np.float32).reshape(-1).tolist()
-        res = self.client.query_points(self.collection, query=q, using=DENSE, limit=k,
-                                       query_filter=self.qdrant_filter(filters, ids), with_payload=payload,
-                                       search_params=models.SearchParams(hnsw_ef=hnsw_ef) if hnsw_ef else None)
-        return [(int(p.id), float(p.score), p.payload or {}) for p in res.points]
+        return self._query(q, DENSE, k, self.qdrant_filter(filters, ids), payload,
+                           search_params=models.SearchParams(hnsw_ef=hnsw_ef) if hnsw_ef else None)
 
     def bm25_search(self, query_text: str, k: int, filters: Filters | None = None, *, ids=None,
                     payload: bool = False):
@@ -116,18 +116,26 @@ class QdrantSearchIndex:
         hits.sort(key=lambda h: (-round(h[1], 4), h[0]))
         return [h for h in hits if h[1] > 0][:k]
 
+    def _document_frequency(self, token: str) -> int:
+        """How many items hold `token`: one count request per token, then remembered (the collection is read-only
+        while it is served, as the faiss index is)."""
+        if token not in self._df:
+            from qdrant_client import models
+
+            if len(self._df) >= DF_CACHE_MAX:  # arbitrary query words must not grow it without bound
+                self._df.clear()
+
+            self._df[token] = int(self.client.count(self.collection, exact=True, count_filter=models.Filter(must=[
+                models.FieldCondition(key="_terms", match=models.MatchValue(value=token))])).count)
+        return self._df[token]
+
     def bm25_max_score(self, query_text: str) -> float:
         """`BM25Retriever.max_score` over this collection: the sum of the query tokens' idf (df counted here)."""
-        from qdrant_client import models
-
         from seaembed.data.text_analysis import analyze
 
-        total, n = 0.0, float(self.size)
-        for token in analyze(query_text):
-            df = self.client.count(self.collection, exact=True, count_filter=models.Filter(must=[
-                models.FieldCondition(key="_terms", match=models.MatchValue(value=token))])).count
-            total += float(np.log1p((n - df + 0.5) / (df + 0.5)))
-        return total
+        n = float(self.size)
+        return float(sum(np.log1p((n - df + 0.5) / (df + 0.5))
+                         for df in map(self._document_frequency, analyze(query_text))))
 
     def _payloads(self, rows: list[int]) -> dict[int, dict]:
         return {int(p.id): p.payload or {} for p in self.client.retrieve(self.collection, rows, with_payload=True)}
