@@ -42,7 +42,16 @@ class QdrantSearchIndex:
 
     @classmethod
     def connect(cls, url: str, collection: str, api_key: str | None = None) -> QdrantSearchIndex:
-        return cls(connect(url, api_key), collection)
+        client = connect(url, api_key)
+        try:
+            return cls(client, collection)
+        except ConfigError:
+            client.close()
+            raise
+
+    def close(self) -> None:
+        """Close the client (the server does it at shutdown)."""
+        self.client.close()
 
     @property
     def dim(self) -> int:

@@ -185,6 +185,8 @@ def create_app(engine: Engine, index=None, settings: ServerSettings | None = Non
             await asyncio.to_thread(engine.close, True)
             if reranker is not None:
                 await asyncio.to_thread(reranker.close, True)
+            if callable(getattr(index, "close", None)):  # e.g. the Qdrant backend's client
+                index.close()
 
     app = FastAPI(title="seaembed", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)  # served below, behind the key

@@ -181,3 +181,22 @@ def test_serve_cli_reports_bad_backend_as_one_line(tiny_model_dir):
     assert r.returncode == 2
     assert "error: --backend onnx needs a `seaembed export` directory" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_the_search_index_is_closed_at_shutdown(onnx_backend, index_dir):
+    """A backend that holds a connection (Qdrant's client) is closed when the app shuts down."""
+    from seaembed.engine.batching import BatchingConfig, Engine
+    from seaembed.search.search_index import SearchIndex
+    from seaembed.serve.app import ServerSettings, create_app
+
+    class ClosingIndex(SearchIndex):
+        closed = 0
+
+        def close(self) -> None:
+            ClosingIndex.closed += 1
+
+    index = ClosingIndex.load(index_dir)
+    with TestClient(create_app(Engine(onnx_backend, BatchingConfig(max_wait_ms=1)), index, ServerSettings())) as c:
+        assert c.post("/search", json={"query": "sepatu", "k": 1}).status_code == 200
+        assert ClosingIndex.closed == 0
+    assert ClosingIndex.closed == 1
