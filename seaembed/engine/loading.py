@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from seaembed.errors import ModelSourceError
+
+log = logging.getLogger(__name__)
 
 
 def load_sentence_transformer(source: str | Path, *, dtype: str = "float32"):
@@ -45,7 +48,7 @@ def find_export(model: str | Path) -> tuple[Path, str] | None:
     is not looked up here (the backends read it directly)."""
     import json
 
-    from seaembed.engine.export_meta import EXPORT_META
+    from seaembed.engine.export_meta import EXPORT_META, parity_problem
 
     path = Path(str(model)).expanduser()
     if not path.is_dir() or (path / EXPORT_META).is_file():
@@ -66,5 +69,9 @@ def find_export(model: str | Path) -> tuple[Path, str] | None:
             source = meta.get("source")
             wanted = manifest.get("final_model") if whole_run else str(path)
             if source and wanted and Path(source).resolve() == Path(wanted).resolve():
+                problem = parity_problem(export_dir)
+                if problem:  # a faster model that answers differently is not what the user asked to serve
+                    log.warning("not serving the %s export %s: %s", fmt, export_dir, problem)
+                    continue
                 return Path(export_dir), fmt
     return None

@@ -13,6 +13,7 @@ from typing import Any
 
 from seaembed.atomic import write_json
 from seaembed.config import validate
+from seaembed.engine.export_meta import parity_problem
 from seaembed.errors import ConfigError
 from seaembed.pipeline.config import RunConfig
 from seaembed.runner import StageResult, StageRunner
@@ -122,6 +123,8 @@ def serve_command(cfg: RunConfig, manifest: dict[str, Any]) -> str:
     s = cfg.serve
     fmt = s.use_export or ("onnx-int8" if s.backend in ("auto", "onnx") else None)  # the int8 export by default
     model = manifest.get(f"export_{fmt.replace('-', '_')}") if fmt else None
+    if model and not s.use_export and parity_problem(model):  # the default follows the export only when it is faithful
+        model = None
     parts = ["seaembed serve", "--model", str(model or manifest["final_model"])]
     if manifest.get("index"):
         parts += ["--index", manifest["index"]]
@@ -274,6 +277,11 @@ def run_pipeline(cfg: RunConfig, base: Path, out: str | Path, *, log=print) -> d
 
         record(f"export-{fmt}", runner.run(f"export-{fmt}", export_fn, settings={"format": fmt},
                                            inputs={"model": final}))
+        problem = parity_problem(manifest[f"export_{fmt.replace('-', '_')}"])
+        if problem:
+            manifest["stages"][f"export-{fmt}"]["parity_problem"] = problem
+            log(f"[export-{fmt}] not a drop-in for the final model: {problem}; the serve command uses the torch model")
+            write_json(out / "run.json", manifest)
 
     # 6. index
     if cfg.index.enabled:

@@ -39,3 +39,30 @@ def test_no_export_for_other_models_export_dirs_and_stale_manifests(tmp_path: Pa
 
     shutil.rmtree(run / "export" / "onnx-int8")
     assert find_export(run / "merged") == (run / "export" / "onnx", "onnx")
+
+
+def test_an_export_that_misses_parity_is_not_served_in_place_of_its_model(tmp_path: Path, caplog) -> None:
+    from seaembed.engine.export_meta import parity_problem
+
+    run = _run_dir(tmp_path)
+    int8 = run / "export" / "onnx-int8"
+    (int8 / "parity.json").write_text(json.dumps({"cosine_mean": 0.961}))
+    assert "0.961" in parity_problem(int8)
+    with caplog.at_level("WARNING"):
+        assert find_export(run / "merged") == (run / "export" / "onnx", "onnx")  # the next faithful export
+    assert "not serving the onnx-int8 export" in caplog.text
+    (int8 / "parity.json").write_text(json.dumps({"cosine_mean": 0.997}))
+    assert parity_problem(int8) is None
+    assert find_export(run / "merged") == (int8, "onnx-int8")
+
+
+def test_a_variant_search_that_nothing_passed_is_a_parity_problem(tmp_path: Path) -> None:
+    from seaembed.engine.export_meta import parity_problem
+
+    run = _run_dir(tmp_path)
+    int8 = run / "export" / "onnx-int8"
+    meta = {"format": "onnx-int8", "source": str(run / "merged"),
+            "int8_selection": {"passed_parity": False, "min_cosine_mean": 0.99}}
+    (int8 / EXPORT_META).write_text(json.dumps(meta))
+    assert "no int8 variant reached" in parity_problem(int8)
+    assert parity_problem(tmp_path / "not-an-export") is None

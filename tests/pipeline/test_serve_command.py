@@ -17,3 +17,18 @@ def test_torch_backend_or_no_export_prints_the_model() -> None:
     assert serve_command(cfg, MANIFEST) == "seaembed serve --model /r/merged --index /r/index --backend torch"
     no_export = {k: v for k, v in MANIFEST.items() if not k.startswith("export_")}
     assert serve_command(RunConfig(), no_export) == "seaembed serve --model /r/merged --index /r/index"
+
+
+def test_an_export_that_misses_parity_is_not_the_default(tmp_path) -> None:
+    import json
+
+    from seaembed.engine.export_meta import EXPORT_META
+
+    export = tmp_path / "onnx-int8"
+    export.mkdir()
+    (export / EXPORT_META).write_text(json.dumps({"format": "onnx-int8"}))
+    (export / "parity.json").write_text(json.dumps({"cosine_mean": 0.961}))
+    manifest = {**MANIFEST, "export_onnx_int8": str(export)}
+    assert serve_command(RunConfig(), manifest) == "seaembed serve --model /r/merged --index /r/index"
+    forced = RunConfig.model_validate({"serve": {"use_export": "onnx-int8"}})
+    assert f"--model {export}" in serve_command(forced, manifest)  # asked for by name: the user's choice
