@@ -12,6 +12,7 @@ import contextlib
 import json
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -25,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from seaembed.engine.batching import Engine, EngineClosed, RequestTooLarge
 from seaembed.serve.encodings import FORMATS, Quantizer, renormalised_prefix
-from seaembed.serve.errors import APIError, install_handlers
+from seaembed.serve.errors import APIError, check_unicode, install_handlers
 from seaembed.serve.limits import BodyLimitMiddleware, ClientGone, client_gone_error, unless_disconnected
 from seaembed.serve.metrics import ServerMetrics
 
@@ -85,16 +86,6 @@ class SearchRequest(BaseModel):
 def _json(obj: Any, status: int = 200) -> Response:
     return Response(json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace"),
                     status_code=status, media_type="application/json")
-
-
-def check_unicode(text: str, what: str, param: str) -> None:
-    """400 for text that is not valid Unicode: a lone surrogate (JSON allows the escape "\\ud800", UTF-8 cannot
-    encode it and the tokenizer fails on it)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as e:
-        raise APIError(400, f"{what} has a lone surrogate (U+{ord(text[e.start]):04X}) at character {e.start}: "
-                            "not valid Unicode text", param=param) from None
 
 
 def validate_inputs(raw: Any, settings: ServerSettings) -> list[str]:
@@ -210,17 +201,22 @@ def create_app(engine: Engine, index=None, settings: ServerSettings | None = Non
         if scheme.lower() != "bearer" or not secrets.compare_digest(token.strip().encode(), settings.api_key.encode()):
             raise APIError(401, "invalid API key", type_="authentication_error", code="invalid_api_key")
 
-    async def run_engine(request: Request | None, texts: list[str], prompt: str | None) -> tuple[np.ndarray, int]:
-        """Embed through the engine within the token budget; cancelled if the client of `request` leaves."""
+    async def guarded(request: Request | None, start: Callable[[], Awaitable], param: str = "input"):
+        """Await engine work (`start()` submits it, within the token budget) with every endpoint's rules: 413 over
+        the budget, cancelled (499) when the client of `request` leaves, 503 while shutting down."""
         try:
-            work = engine.embed(texts, prompt, max_tokens=settings.max_request_tokens)
+            work = start()
             return await (work if request is None else unless_disconnected(request, work))
         except RequestTooLarge as e:
-            raise APIError(413, f"{e}: send fewer or shorter texts", param="input", code="request_too_large") from None
+            raise APIError(413, f"{e}: send fewer or shorter texts", param=param, code="request_too_large") from None
         except ClientGone:
             raise client_gone_error() from None
         except EngineClosed:
             raise APIError(503, "the server is shutting down", type_="server_error") from None
+
+    async def run_engine(request: Request | None, texts: list[str], prompt: str | None) -> tuple[np.ndarray, int]:
+        """Embed through the engine within the token budget; cancelled if the client of `request` leaves."""
+        return await guarded(request, lambda: engine.embed(texts, prompt, max_tokens=settings.max_request_tokens))
 
     async def embed_calibration(texts: list[str], prompt: str | None) -> np.ndarray:
         vectors, _ = await engine.embed(texts, prompt)  # no budget: the calibration set is ours
@@ -228,6 +224,7 @@ def create_app(engine: Engine, index=None, settings: ServerSettings | None = Non
 
     quantizer = Quantizer(embed_calibration, settings.calibration_texts)
     app.state.require_key, app.state.run_engine, app.state.quantizer = require_key, run_engine, quantizer
+    app.state.guarded = guarded
 
     def model_card() -> dict:
         return {"id": settings.model_name, "object": "model", "created": created, "owned_by": "seaembed"}
@@ -262,7 +259,7 @@ def create_app(engine: Engine, index=None, settings: ServerSettings | None = Non
         from seaembed.serve.rerank import add_rerank_routes
 
         reranker.on_batch = metrics.observe_batch
-        add_rerank_routes(app, reranker, settings, require_key, _json)
+        add_rerank_routes(app, reranker, settings, require_key, _json, guarded)
 
     # infinity's paths (it serves without the /v1 prefix by default); same handlers, not repeated in the schema
     app.add_api_route("/embeddings", embeddings, methods=["POST"], dependencies=[Depends(require_key)],
@@ -307,7 +304,8 @@ def create_app(engine: Engine, index=None, settings: ServerSettings | None = Non
             from seaembed.search.rerank import hit_text, rerank_hits
             from seaembed.serve.rerank import score_documents
 
-            scores, _ = await score_documents(reranker, query, [hit_text(h) for h in hits])
+            scores, _ = await score_documents(reranker, query, [hit_text(h) for h in hits], guard=guarded,
+                                              request=request, max_tokens=settings.max_request_tokens)
             hits = rerank_hits(hits, scores, req.k)
         return _json({"object": "search", "query": query, "mode": req.mode, "results": hits,
                       "took_ms": round((time.perf_counter() - start) * 1000, 2)})

@@ -61,3 +61,13 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, e: Exception) -> JSONResponse:
         return error_response(500, f"internal error: {type(e).__name__}")
+
+
+def check_unicode(text: str, what: str, param: str) -> None:
+    """400 for text that is not valid Unicode: a lone surrogate (JSON allows the escape "\\ud800", UTF-8 cannot
+    encode it and the tokenizer fails on it)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise APIError(400, f"{what} has a lone surrogate (U+{ord(text[e.start]):04X}) at character {e.start}: "
+                            "not valid Unicode text", param=param) from None

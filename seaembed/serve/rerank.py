@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from fastapi import Request
 from pydantic import BaseModel, ConfigDict
 
 from seaembed.engine.backends.base import Backend
-from seaembed.engine.batching import Engine, EngineClosed
-from seaembed.serve.errors import APIError
+from seaembed.engine.batching import Engine
+from seaembed.serve.errors import APIError, check_unicode
 from seaembed.train.cross_encoder import KIND_MARKERS, marked_target
 
 DOC_KINDS = ("query-item", "query-category")
@@ -130,6 +131,7 @@ def _documents(req: RerankRequest, max_inputs: int, max_chars: int) -> list[str]
             raise APIError(400, f"{param}[{i}] is empty", param=param)
         if len(text) > max_chars:
             raise APIError(400, f"{param}[{i}] has {len(text)} characters; the limit is {max_chars}", param=param)
+        check_unicode(text, f"{param}[{i}]", param)
         docs.append(text)
     return docs
 
@@ -141,6 +143,7 @@ def validate_rerank(req: RerankRequest, settings: Any) -> tuple[str, list[str], 
     if len(req.query) > settings.max_chars:
         raise APIError(400, f"'query' has {len(req.query)} characters; the limit is {settings.max_chars}",
                        param="query")
+    check_unicode(req.query, "'query'", "query")
     docs = _documents(req, settings.max_inputs, settings.max_chars)
     top_n = len(docs) if req.top_n is None else req.top_n
     if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
@@ -153,27 +156,31 @@ def validate_rerank(req: RerankRequest, settings: Any) -> tuple[str, list[str], 
     return req.query, docs, min(top_n, len(docs)), ret, req.kind
 
 
-async def score_documents(engine: Engine, query: str, docs: Sequence[str], kind: str = "query-item"
-                          ) -> tuple[np.ndarray, int]:
-    """Relevance scores of `docs` for `query` through the engine, and the tokens used."""
-    ids = engine.backend.tokenize_pairs(query, list(docs), kind)
+async def score_documents(engine: Engine, query: str, docs: Sequence[str], kind: str = "query-item", *,
+                          guard: Callable, request: Any = None, max_tokens: int | None = None,
+                          param: str = "documents") -> tuple[np.ndarray, int]:
+    """Relevance scores of `docs` for `query` through the engine, and the tokens used. `guard` is the app's
+    `guarded` (token budget -> 413, a client that left -> cancelled, shutdown -> 503), as for /v1/embeddings."""
     import asyncio
 
-    try:
-        out, n_tokens = await asyncio.wrap_future(engine.submit_ids(ids))
-    except EngineClosed:
-        raise APIError(503, "the server is shutting down", type_="server_error") from None
+    # off the event loop: a big request's tokenising must not stall the others (as Engine.embed does)
+    ids = await asyncio.to_thread(engine.backend.tokenize_pairs, query, list(docs), kind)
+    out, n_tokens = await guard(request, lambda: asyncio.wrap_future(engine.submit_ids(ids, max_tokens=max_tokens)),
+                                param)
     return out[:, 0].copy(), n_tokens
 
 
-def add_rerank_routes(app: Any, engine: Engine, settings: Any, require_key: Callable, json_response: Callable) -> None:
-    """Register POST /v1/rerank on `app`, behind `require_key`, answering with `json_response`."""
+def add_rerank_routes(app: Any, engine: Engine, settings: Any, require_key: Callable, json_response: Callable,
+                      guard: Callable) -> None:
+    """Register POST /v1/rerank on `app`, behind `require_key`, answering with `json_response`; engine work goes
+    through the app's `guard` (the embeddings endpoint's budget, cancellation and shutdown rules)."""
     from fastapi import Depends
 
     @app.post("/v1/rerank", dependencies=[Depends(require_key)])
-    async def rerank(req: RerankRequest):
+    async def rerank(req: RerankRequest, request: Request):
         query, docs, top_n, return_documents, kind = validate_rerank(req, settings)
-        scores, n_tokens = await score_documents(engine, query, docs, kind)
+        scores, n_tokens = await score_documents(engine, query, docs, kind, guard=guard, request=request,
+                                                 max_tokens=settings.max_request_tokens)
         order = np.argsort(-scores, kind="stable")[:top_n]
         results = []
         for i in order:

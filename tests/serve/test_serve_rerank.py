@@ -128,3 +128,28 @@ def test_onnx_int8_export_keeps_scores_and_serves(tiny_model_dir, cross_encoder,
     ref = reference(cross_encoder, "sepatu lari", DOCS)
     got = load_reranker(fp32).embed_ids(load_reranker(fp32).tokenize_pairs("sepatu lari", DOCS))[:, 0]
     np.testing.assert_allclose(got, ref, atol=1e-5)
+
+
+def test_rerank_shares_the_embeddings_endpoints_limits(onnx_dir, cross_encoder):
+    """The token budget (413) and the Unicode check (400) of /v1/embeddings apply to /v1/rerank too."""
+    from fastapi.testclient import TestClient
+
+    from seaembed.engine.backends import create_backend
+    from seaembed.engine.batching import Engine
+    from seaembed.serve.app import ServerSettings, create_app
+    from seaembed.serve.rerank import CrossEncoderBackend
+
+    app = create_app(Engine(create_backend("onnx", onnx_dir, threads=1)), None,
+                     ServerSettings(model_name="tiny", max_request_tokens=40),
+                     reranker=Engine(CrossEncoderBackend(cross_encoder)))
+    with TestClient(app) as client:
+        def post(body):  # json.dumps escapes lone surrogates as JSON allows ("\ud800")
+            return client.post("/v1/rerank", content=json.dumps(body), headers={"content-type": "application/json"})
+
+        r = post({"query": "sepatu \ud800", "documents": DOCS[:2]})
+        assert r.status_code == 400 and "lone surrogate" in r.json()["error"]["message"], r.text
+        r = post({"query": "sepatu", "documents": ["ok", "tas \udfff"]})
+        assert r.status_code == 400 and r.json()["error"]["param"] == "documents", r.text
+        assert post({"query": "sepatu", "documents": DOCS[:2]}).status_code == 200
+        r = post({"query": "sepatu", "documents": DOCS})  # 5 pairs: over 40 tokens
+        assert r.status_code == 413 and r.json()["error"]["param"] == "documents", r.text
