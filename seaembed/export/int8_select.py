@@ -20,7 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-MIN_COSINE = 0.99  # gate on the mean cosine (vs the fp32 graph) over the parity texts, both prompts
+from seaembed.engine.export_meta import PARITY_MIN_COSINE
+
+MIN_COSINE = PARITY_MIN_COSINE  # gate on the mean cosine (vs the fp32 graph) over the parity texts, both prompts
 log = logging.getLogger(__name__)
 
 
@@ -122,6 +124,7 @@ def select_int8(fp32_path: Path, int8_path: Path, tokenizer, *, timing_texts: Se
     fp32 graph on `parity_texts`; move the fastest that passes `min_cosine` to `int8_path` and return the
     measurement (what `seaembed_export.json` records). No variant passing: the most faithful one is kept, and the
     record says so."""
+    from seaembed.runner import release_free_memory
     from seaembed.threads import describe
 
     work = int8_path.parent / "int8_candidates"
@@ -148,6 +151,7 @@ def select_int8(fp32_path: Path, int8_path: Path, tokenizer, *, timing_texts: Se
                      "x_vs_onnx_fp32": round(fp32_seconds / seconds, 3), "cosine_mean": round(float(cos.mean()), 5),
                      "cosine_min": round(float(cos.min()), 5), "file": str(path)})
         del session
+        release_free_memory()  # each candidate's quantisation heap would otherwise stay with the process
     ok = [r for r in rows if "error" not in r]
     if not ok:
         raise RuntimeError("no int8 variant could be built: " + "; ".join(r["error"] for r in rows))
