@@ -23,5 +23,5 @@ if PATH="$work/bin" command -v apertium >/dev/null; then echo "fresh-demo: apert
 export SEAEMBED_HOME="$work/home"
 PATH="$work/bin" make demo 2>&1 | tee "$work/demo.log"
 grep -q "translate: SKIPPED" "$work/demo.log" || { echo "fresh-demo: no line said translation was skipped" >&2; exit 1; }
-grep -q "^Dev tasks (main metric):" "$work/demo.log" || { echo "fresh-demo: the demo printed no dev-task table" >&2; exit 1; }
+grep -q "^Dev tasks (main metric" "$work/demo.log" || { echo "fresh-demo: the demo printed no dev-task table" >&2; exit 1; }
 echo "fresh-demo: make demo passed without the Debian tools"
