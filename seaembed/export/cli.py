@@ -21,10 +21,12 @@ def export_command(
     calibration: Path | None = typer.Option(None, "--calibration", help="openvino-int8: texts to calibrate on "
                                             "(txt/JSONL/CSV, prompts included; a seeded sample of 300 rows when longer; default: a bundled sample mix)."),
     calibration_field: str | None = typer.Option(None, "--calibration-field", help="Column of --calibration."),
-    int8_variant: str = typer.Option("auto", "--int8-variant", help="onnx-int8: auto (time each onnxruntime int8 "
-                                     "variant on this machine, keep the fastest with cosine >= 0.99 vs fp32) or a "
-                                     "variant: per-channel, per-tensor, per-channel-reduce-range, fused-per-channel, "
-                                     "fused-per-tensor, fused-matmul-only."),
+    int8_variant: str = typer.Option("auto", "--int8-variant", help="onnx-int8: auto (the fast variant first, then "
+                                     "more faithful ones, keeping the first with cosine >= 0.99 vs fp32), auto-all "
+                                     "(time every variant here, keep the fastest that passes) or a variant: "
+                                     "per-channel, per-tensor, per-channel-reduce-range, fused-per-channel, "
+                                     "fused-per-tensor, fused-matmul-only, per-channel-matmul-only, "
+                                     "per-channel-keep-ffn-out."),
 ) -> None:
     """Export a model to ONNX or OpenVINO (fp32 or int8) with a parity report (cosine and nDCG@10 against fp32
     torch)."""

@@ -89,7 +89,7 @@ def quantize_int8(fp32_path: Path, int8_path: Path, variant: str = "per-channel"
 
     by_name = {v.name: v for v in VARIANTS}
     if variant not in by_name:
-        raise ConfigError(f"unknown int8 variant '{variant}': use auto or one of {', '.join(by_name)}")
+        raise ConfigError(f"unknown int8 variant '{variant}': use auto, auto-all or one of {', '.join(by_name)}")
     quantize(fp32_path, int8_path, by_name[variant])
 
 
@@ -115,9 +115,10 @@ def export(source: str | Path, fmt: Literal["onnx", "onnx-int8", "openvino", "op
     """Export `source` to `out` (written atomically) and write `parity.json`/`parity.md` there; returns `out`.
     `calibration` (openvino-int8 only): a text file (txt/JSONL/CSV, `calibration_field` for the column) of texts
     like the ones you will serve, prompts included; default: a mix from the bundled sample.
-    `int8_variant` (onnx-int8 only): `auto` times each onnxruntime int8 variant on this machine and keeps the
-    fastest with cosine >= 0.99 against the fp32 graph (recorded as `int8_selection` in the metadata), or a
-    variant name from `int8_select.VARIANTS`."""
+    `int8_variant` (onnx-int8 only): `auto` tries `int8_select.AUTO_CANDIDATES` in speed order and keeps the
+    first with cosine >= 0.99 against the fp32 graph; `auto-all` times every variant of `int8_select.VARIANTS` on
+    this machine and keeps the fastest that passes (either recorded as `int8_selection` in the metadata); or a
+    variant name."""
     if fmt not in FORMATS:
         raise ConfigError(f"unknown export format '{fmt}': use one of {', '.join(FORMATS)}")
     if fmt.startswith("openvino"):
@@ -132,12 +133,14 @@ def export(source: str | Path, fmt: Literal["onnx", "onnx-int8", "openvino", "op
         if fmt == "onnx-int8":
             fp32 = tmp / "model.fp32.onnx"
             graph.rename(fp32)
-            if int8_variant == "auto":
-                from seaembed.export.int8_select import select_int8
+            if int8_variant in ("auto", "auto-all"):
+                from seaembed.export.int8_select import candidates, select_int8
 
                 timing, parity_set = _selection_texts(meta["prompts"])
+                variants, first_pass = candidates(int8_variant)
                 meta["int8_selection"] = select_int8(fp32, graph, tokenizer, timing_texts=timing,
-                                                     parity_texts=parity_set, threads=threads)
+                                                     parity_texts=parity_set, threads=threads, variants=variants,
+                                                     stop_at_first_pass=first_pass)
                 meta["int8_variant"] = meta["int8_selection"]["chosen"]
             else:
                 quantize_int8(fp32, graph, int8_variant)

@@ -12,6 +12,7 @@ metadata (`int8_selection`).
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import timeit
 from collections.abc import Callable, Sequence
@@ -35,7 +36,14 @@ class Variant:
     per_channel: bool = True
     reduce_range: bool = False
     op_types: tuple[str, ...] | None = None  # None: onnxruntime's default set
+    exclude: tuple[str, ...] = ()  # regexes over node names: these nodes stay fp32
     extra: dict = field(default_factory=dict)
+
+
+# Node-name pattern of the torch.onnx export of a BERT/XLM-R encoder (seaembed.export.export_onnx_graph): the FFN's
+# down-projection, which reads the GELU output, where outlier channels (and per-tensor activation scales) hurt most.
+# (The activation x activation MatMuls of attention are never quantised by quantize_dynamic.)
+FFN_OUTPUT = (r"/layer\.\d+/output/dense/MatMul$",)
 
 
 # The previous default first (per-channel QInt8, no fusion): the selection can only keep it or beat it.
@@ -46,7 +54,34 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("fused-per-channel", fuse=True),
     Variant("fused-per-tensor", fuse=True, per_channel=False),
     Variant("fused-matmul-only", fuse=True, op_types=("MatMul",)),
+    # fidelity variants: MatMuls only (the embedding tables stay fp32), and the FFN down-projections kept fp32
+    Variant("per-channel-matmul-only", op_types=("MatMul",)),
+    Variant("per-channel-keep-ffn-out", exclude=FFN_OUTPUT),
 )
+
+
+# `auto`: these, in the order of their speed on the CPUs measured so far (benchmarks/results/serve.md), stopping at the
+# first whose cosine passes the gate; the later ones trade speed for fidelity. `auto-all` times all of VARIANTS.
+AUTO_CANDIDATES: tuple[str, ...] = ("per-channel", "per-channel-keep-ffn-out", "per-channel-matmul-only")
+
+
+def candidates(mode: str) -> tuple[tuple[Variant, ...], bool]:
+    """The variants `mode` ('auto' or 'auto-all') tries, and whether it stops at the first that passes."""
+    if mode == "auto-all":
+        return VARIANTS, False
+    by_name = {v.name: v for v in VARIANTS}
+    return tuple(by_name[n] for n in AUTO_CANDIDATES), True
+
+
+def excluded_nodes(graph_path: Path, patterns: Sequence[str]) -> list[str]:
+    """Names of the nodes of `graph_path` that match any of `patterns` (regex search)."""
+    if not patterns:
+        return []
+    import onnx
+
+    rx = [re.compile(p) for p in patterns]
+    graph = onnx.load(str(graph_path), load_external_data=False).graph
+    return [n.name for n in graph.node if any(r.search(n.name) for r in rx)]
 
 
 def fuse_graph(fp32_path: Path, out_path: Path, num_heads: int = 0, hidden_size: int = 0) -> None:
@@ -76,6 +111,7 @@ def quantize(fp32_path: Path, int8_path: Path, variant: Variant) -> None:
         quantize_dynamic(str(src), str(int8_path), weight_type=QuantType.QInt8, per_channel=variant.per_channel,
                          reduce_range=variant.reduce_range,
                          op_types_to_quantize=list(variant.op_types) if variant.op_types else None,
+                         nodes_to_exclude=excluded_nodes(src, variant.exclude) or None,
                          # fused graphs hold com.microsoft ops whose outputs ORT's shape inference cannot type
                          extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT, **variant.extra})
     finally:
@@ -119,11 +155,12 @@ def _embed(session, batches: list[dict]) -> np.ndarray:
 
 def select_int8(fp32_path: Path, int8_path: Path, tokenizer, *, timing_texts: Sequence[str],
                 parity_texts: Sequence[str], variants: Sequence[Variant] = VARIANTS, threads: int | None = None,
-                min_cosine: float = MIN_COSINE) -> dict:
+                min_cosine: float = MIN_COSINE, stop_at_first_pass: bool = False) -> dict:
     """Write every variant, time it (texts/s on `timing_texts`, batches of 32) and check its cosine against the
     fp32 graph on `parity_texts`; move the fastest that passes `min_cosine` to `int8_path` and return the
-    measurement (what `seaembed_export.json` records). No variant passing: the most faithful one is kept, and the
-    record says so."""
+    measurement (what `seaembed_export.json` records). `stop_at_first_pass`: `variants` are in speed order, and
+    the first that passes is kept without building the rest (time and memory of one variant in the common case).
+    No variant passing: the most faithful one is kept, and the record says so."""
     from seaembed.runner import release_free_memory
     from seaembed.threads import describe
 
@@ -152,6 +189,8 @@ def select_int8(fp32_path: Path, int8_path: Path, tokenizer, *, timing_texts: Se
                      "cosine_min": round(float(cos.min()), 5), "file": str(path)})
         del session
         release_free_memory()  # each candidate's quantisation heap would otherwise stay with the process
+        if stop_at_first_pass and rows[-1]["cosine_mean"] >= min_cosine:
+            break
     ok = [r for r in rows if "error" not in r]
     if not ok:
         raise RuntimeError("no int8 variant could be built: " + "; ".join(r["error"] for r in rows))
@@ -162,5 +201,6 @@ def select_int8(fp32_path: Path, int8_path: Path, tokenizer, *, timing_texts: Se
     for r in rows:
         r.pop("file", None)
     return {"chosen": chosen["variant"]["name"], "passed_parity": bool(passing), "min_cosine_mean": min_cosine,
+            "search": "first passing, in speed order" if stop_at_first_pass else "fastest passing of all",
             "onnx_fp32_texts_per_s": round(len(timing_texts) / fp32_seconds, 1), "n_timing_texts": len(timing_texts),
             "n_parity_texts": len(parity_texts), "candidates": rows, "threads": describe()}
