@@ -53,6 +53,7 @@ class ServerSettings:
     docs: bool | None = None  # /docs and /openapi.json: None = on without an API key, off with one; when on
     # and a key is set, both need the key
     calibration_texts: list[tuple[str, str | None]] | None = None  # int8/uint8 ranges; None: encodings.py's set
+    reranker_name: str | None = None  # `model` of /v1/rerank answers (None: model_name)
 
 
 class EmbeddingRequest(BaseModel):
@@ -182,6 +183,7 @@ def create_app(engine: Engine, index=None, settings: ServerSettings | None = Non
     app = FastAPI(title="seaembed", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)  # served below, behind the key
     app.state.engine, app.state.index, app.state.settings, app.state.metrics = engine, index, settings, metrics
+    app.state.reranker = reranker
     install_handlers(app)
 
     big_paths = ("/v1/embeddings", "/embeddings", "/v1/rerank", "/rerank")
@@ -319,6 +321,8 @@ def create_app(engine: Engine, index=None, settings: ServerSettings | None = Non
                              "categories": index.categories(), "languages": index.languages()}
         else:
             info["index"] = None
+        info["reranker"] = None if reranker is None else {"model": settings.reranker_name or settings.model_name,
+                                                          **reranker.backend.describe()}
         return _json(info)
 
     @app.get("/metrics", dependencies=[Depends(require_key)])

@@ -37,6 +37,9 @@ def serve_command(
                                                                                      "(after truncation): 413 above."),
     header_timeout: float = typer.Option(10.0, "--header-timeout", min=0.1, help="Seconds to send a request head."),
     body_timeout: float = typer.Option(30.0, "--body-timeout", min=0.1, help="Seconds to send a request body: 408."),
+    reranker: Path | None = typer.Option(None, "--reranker", help="A relevance cross-encoder (a `seaembed train` "
+                                         "kind: cross-encoder directory or its ONNX export) for /v1/rerank and "
+                                         "/search's rerank."),
     docs: bool | None = typer.Option(None, "--docs/--no-docs", help="Serve /docs and /openapi.json (default: only "
                                                                      "without an API key; with one, they need it)."),
 ) -> None:
@@ -49,4 +52,5 @@ def serve_command(
         threads=threads, max_batch_tokens=max_batch_tokens, max_wait_ms=max_wait_ms, max_inputs=max_inputs,
         max_chars=max_chars, default_input_type=input_type, model_name=model_name,
         search_backend=search_backend, qdrant_url=qdrant_url, collection=collection,
-        max_request_tokens=max_request_tokens, header_timeout=header_timeout, body_timeout=body_timeout, docs=docs))
+        max_request_tokens=max_request_tokens, header_timeout=header_timeout, body_timeout=body_timeout, docs=docs,
+        reranker=reranker))

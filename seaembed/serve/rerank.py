@@ -94,11 +94,39 @@ class OnnxCrossEncoderBackend(CrossEncoderBackend):
         return np.asarray(self.scorer.run_ids(ids, mask), dtype=np.float32)
 
 
-def load_reranker(path: str | Path, *, threads: int | None = None) -> CrossEncoderBackend:
-    """The backend for a saved cross-encoder directory: ONNX when it is an export (`cross_encoder.json`), else torch."""
+def reranker_format(path: str | Path) -> str:
+    """`onnx` for an export of the cross-encoder (`cross_encoder.json`), `torch` for a saved cross-encoder (an HF
+    `...ForSequenceClassification` config); anything else is a `ConfigError` naming the path. A bi-encoder directory
+    would otherwise load with a new random head and serve meaningless scores."""
+    import json
+
+    from seaembed.errors import ConfigError
     from seaembed.train.cross_encoder_export import META
 
-    if (Path(path) / META).exists():
+    path = Path(path)
+    if not path.is_dir():
+        raise ConfigError(f"--reranker {path}: no such directory")
+    if (path / META).is_file():
+        return "onnx"
+    def read(name: str) -> dict:
+        try:
+            data = json.loads((path / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    archs = read("config.json").get("architectures") or []
+    st_type = read("config_sentence_transformers.json").get("model_type")
+    if st_type not in (None, "CrossEncoder") or not any(str(a).endswith("ForSequenceClassification") for a in archs):
+        raise ConfigError(f"--reranker {path}: not a relevance cross-encoder (a `seaembed train` kind: cross-encoder "
+                          "directory, or its ONNX export with cross_encoder.json)")
+    return "torch"
+
+
+def load_reranker(path: str | Path, *, threads: int | None = None) -> CrossEncoderBackend:
+    """The backend for a saved cross-encoder directory: ONNX when it is an export (`cross_encoder.json`), else torch.
+    Raises `ConfigError` for a path that is neither (see `reranker_format`)."""
+    if reranker_format(path) == "onnx":
         return OnnxCrossEncoderBackend(path, threads=threads)
     return CrossEncoderBackend(path, threads=threads)
 
@@ -188,7 +216,8 @@ def add_rerank_routes(app: Any, engine: Engine, settings: Any, require_key: Call
             if return_documents:
                 r["document"] = {"text": docs[i]}
             results.append(r)
-        return json_response({"object": "rerank", "results": results, "model": settings.model_name,
+        return json_response({"object": "rerank", "results": results,
+                              "model": getattr(settings, "reranker_name", None) or settings.model_name,
                               "usage": {"prompt_tokens": n_tokens, "total_tokens": n_tokens}})
 
 

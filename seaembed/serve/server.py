@@ -41,6 +41,7 @@ class ServeOptions:
     header_timeout: float = 10.0
     body_timeout: float = 30.0
     docs: bool | None = None
+    reranker: Path | None = None  # a relevance cross-encoder dir or its ONNX export: /v1/rerank, /search's rerank
 
 
 def build_app(opts: ServeOptions):
@@ -52,6 +53,10 @@ def build_app(opts: ServeOptions):
 
     if opts.default_input_type not in INPUT_TYPES:
         raise ConfigError(f"--default-input-type must be one of {', '.join(INPUT_TYPES)}")
+    if opts.reranker is not None:  # a wrong path fails now, before the embedding model loads
+        from seaembed.serve.rerank import reranker_format
+
+        reranker_format(opts.reranker)
     source, found = opts.model, find_export(opts.model) if opts.backend == "auto" else None
     if found:  # the fast path: the int8 export a run built of this model
         source = str(found[0])
@@ -83,8 +88,21 @@ def build_app(opts: ServeOptions):
                               api_key=opts.api_key, max_inputs=opts.max_inputs, max_chars=opts.max_chars,
                               default_input_type=opts.default_input_type,
                               max_request_tokens=opts.max_request_tokens, header_timeout=opts.header_timeout,
-                              body_timeout=opts.body_timeout, docs=opts.docs)
-    return create_app(engine, index, settings)
+                              body_timeout=opts.body_timeout, docs=opts.docs,
+                              reranker_name=Path(opts.reranker).name if opts.reranker else None)
+    return create_app(engine, index, settings, reranker=_reranker_engine(opts))
+
+
+def _reranker_engine(opts: ServeOptions):
+    """The batching engine over `opts.reranker` (None without one), with the embedding engine's batch budget."""
+    if opts.reranker is None:
+        return None
+    from seaembed.engine.batching import BatchingConfig, Engine
+    from seaembed.serve.rerank import load_reranker
+
+    backend = load_reranker(opts.reranker, threads=opts.threads)
+    print(f"seaembed serve: reranker {backend.name} from {opts.reranker}", file=sys.stderr, flush=True)
+    return Engine(backend, BatchingConfig(max_batch_tokens=opts.max_batch_tokens, max_wait_ms=opts.max_wait_ms))
 
 
 def http_protocol(app):

@@ -26,21 +26,45 @@ def cross_encoder(tiny_model_dir):
 
 
 @pytest.fixture(scope="module")
-def live(onnx_dir, index_dir, cross_encoder):
-    from seaembed.engine.backends import create_backend
-    from seaembed.engine.batching import BatchingConfig, Engine
-    from seaembed.search.search_index import SearchIndex
-    from seaembed.serve.app import ServerSettings, create_app
-    from seaembed.serve.rerank import CrossEncoderBackend
+def saved_cross_encoder(cross_encoder, tmp_path_factory):
+    path = tmp_path_factory.mktemp("ce") / "relevance"
+    cross_encoder.save(str(path))
+    return path
+
+
+def serve_cli(*args: str):
+    """Run `seaembed serve ARGS` (the real entry point, options, `run_server` and `build_app`) up to uvicorn, and
+    return (exit code, the app it would serve, uvicorn's keyword arguments): `uvicorn.run` is the one call replaced."""
+    import sys
+
+    import uvicorn
+
+    from seaembed.cli import main
+
+    got: dict = {}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sys, "argv", ["seaembed", "serve", *args])
+        mp.setattr(uvicorn, "run", lambda app, **kw: got.update(app=app, kw=kw))
+        try:
+            main()
+            code = 0
+        except SystemExit as e:
+            code = int(e.code or 0)
+    return code, got.get("app"), got.get("kw")
+
+
+@pytest.fixture(scope="module")
+def live(onnx_dir, index_dir, saved_cross_encoder):
     from seaembed.serve.server import BackgroundServer
 
-    engine = Engine(create_backend("onnx", onnx_dir, threads=1))
-    reranker = Engine(CrossEncoderBackend(cross_encoder), BatchingConfig(max_batch_size=2))  # several batches
-    app = create_app(engine, SearchIndex.load(index_dir), ServerSettings(model_name="tiny", api_key="k", max_inputs=8),
-                     reranker=reranker)
-    with BackgroundServer(app) as url:
+    # --max-batch-tokens 32: a request's pairs run in several batches
+    code, app, kw = serve_cli("--model", str(onnx_dir), "--index", str(index_dir), "--reranker",
+                              str(saved_cross_encoder), "--api-key", "k", "--model-name", "tiny", "--max-inputs", "8",
+                              "--max-batch-tokens", "32", "--threads", "1")
+    assert code == 0 and kw["port"] == 8080
+    with BackgroundServer(app, http=kw["http"]) as url:
         yield url, httpx.Client(base_url=url, headers={"Authorization": "Bearer k"}, timeout=30)
-    assert reranker._closed
+    assert app.state.reranker._closed
 
 
 def reference(cross_encoder, query, docs, kind="query-item"):
@@ -59,7 +83,7 @@ def test_rerank_orders_by_the_models_scores(live, cross_encoder):
     assert [x["index"] for x in body["results"]] == np.argsort(-ref, kind="stable").tolist()
     np.testing.assert_allclose([x["relevance_score"] for x in body["results"]], np.sort(ref)[::-1], atol=1e-6)
     assert [x["document"]["text"] for x in body["results"]] == [DOCS[x["index"]] for x in body["results"]]
-    assert body["object"] == "rerank" and body["model"] == "tiny" and body["usage"]["total_tokens"] > len(DOCS)
+    assert body["object"] == "rerank" and body["model"] == "relevance" and body["usage"]["total_tokens"] > len(DOCS)
 
     # TEI's `texts`, Cohere's {"text"} documents, top_n, return_documents=false, the category kind
     r = client.post("/v1/rerank", json={"query": "sepatu lari", "texts": [{"text": d} for d in DOCS], "top_n": 2,
@@ -99,6 +123,21 @@ def test_rerank_is_counted_in_metrics(live):
     client.post("/v1/rerank", json={"query": "x", "documents": ["a", "b", "c"]})
     text = client.get("/metrics").text
     assert 'endpoint="/v1/rerank"' in text
+
+
+def test_health_names_the_reranker(live):
+    url, _ = live
+    info = httpx.get(f"{url}/health").json()
+    assert info["reranker"] == {"model": "relevance", "backend": "cross-encoder-torch", "max_length": 48}
+
+
+def test_serve_refuses_a_reranker_that_is_not_a_cross_encoder(tiny_model_dir, tmp_path, capsys):
+    """A bi-encoder would load as a cross-encoder with a new random head: refused in one line, before any model loads."""
+    code, app, _ = serve_cli("--model", str(tiny_model_dir), "--reranker", str(tiny_model_dir))
+    err = capsys.readouterr().err
+    assert code == 2 and app is None and "not a relevance cross-encoder" in err and "Traceback" not in err
+    code, _, _ = serve_cli("--model", str(tiny_model_dir), "--reranker", str(tmp_path / "nope"))
+    assert code == 2 and f"--reranker {tmp_path / 'nope'}: no such directory" in capsys.readouterr().err
 
 
 def test_search_with_rerank_reorders_the_top_by_the_cross_encoder(live, cross_encoder):
