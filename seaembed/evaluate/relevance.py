@@ -6,7 +6,7 @@ cross-encoder, the bi-encoder cosine baseline) are scored on the same rows in th
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -89,3 +89,26 @@ def format_per_lang(systems: Mapping[str, dict[str, Any]]) -> str:
         lines.append(f"| {lang} | " + " | ".join(f"{100 * systems[n]['mean_per_lang'].get(lang, float('nan')):.1f}"
                                                  for n in names) + " |")
     return "\n".join(lines)
+
+
+def cosine_scorer(encoder: Any, query_prompt: str | None = "query", target_prompt: str | None = "query"
+                  ) -> Callable[[Sequence[Any]], np.ndarray]:
+    """Scores of relevance pairs by a bi-encoder (an `evaluate.encoders.Encoder`): the cosine of query and target,
+    each encoded with its prompt (the task's, as the eval stage encodes its pairs)."""
+    def score(pairs: Sequence[Any]) -> np.ndarray:
+        a = encoder.encode([p.query for p in pairs], query_prompt)
+        b = encoder.encode([p.target for p in pairs], target_prompt)
+        return np.sum(a * b, axis=1)
+
+    return score
+
+
+def score_systems(select: Sequence[Any], report: Sequence[Any],
+                  scorers: Mapping[str, Callable[[Sequence[Any]], np.ndarray]]) -> dict[str, dict[str, Any]]:
+    """`relevance_metrics` of every scorer (pairs -> scores) on the same select / report pairs."""
+    out = {}
+    for name, score in scorers.items():
+        out[name] = relevance_metrics((score(select), [p.label for p in select], [p.kind for p in select]),
+                                      (score(report), [p.label for p in report], [p.kind for p in report],
+                                       [p.lang for p in report]))
+    return out

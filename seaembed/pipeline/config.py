@@ -8,6 +8,7 @@ merge:  {method: slerp, t: auto, grid: [0, 0.25, 0.5, 0.75, 1.0], epsilon: 0.01}
 eval:   {domain_tasks: [sample:tasks/...], general_tasks: [...], baselines: [bm25]}
 export: {formats: [onnx-int8]}
 index:  {catalog: sample:catalog.jsonl, text_fields: [title, category], tune_on: [sample:tasks/...]}
+relevance: {enabled: true, max_steps: 150}   # the QC / QI cross-encoder (off by default)
 profiles:
   quick: {train: {max_steps: 80}}   # deep-merged over the sections above by --profile quick
 ```
@@ -86,6 +87,33 @@ class IndexSettings(_Strict):
     showcase_queries: list[str] = Field(default_factory=list)  # searched at the end of the run, results printed
 
 
+class RelevanceFile(_Strict):
+    """A CIKM-shaped CSV (`language, origin_query, category_path | item_title, label`) and the kind of its pairs."""
+
+    path: str
+    kind: Literal["query-category", "query-item", "title-category"]
+
+
+class RelevanceSettings(_Strict):
+    """The relevance cross-encoder (QC / QI, docs/relevance.md), trained after `train` as its own stage and scored
+    on `eval_task` (threshold per group chosen on its select half, F1 on its report half) beside the bi-encoder
+    cosine of the final model (and of the base with `eval.compare_base`) and the all-positive floor. Off by default.
+    `files`: relevance JSONL (`text1, text2, label, kind, lang`) or CIKM CSVs with their kind; None reads the data
+    section's `sources.relevance` (with their `fields`)."""
+
+    enabled: bool = False
+    files: list[str | RelevanceFile] | None = None
+    base_model: str | None = None  # None: the run's base model (a new 1-logit head on it)
+    max_steps: int = Field(150, ge=1)
+    batch_size: int = Field(16, ge=1)
+    learning_rate: float = Field(5e-5, gt=0)
+    max_length: int = Field(64, ge=8)
+    seed: int = 0
+    freeze_embeddings: bool = True
+    lora: dict[str, Any] | None = None  # e.g. {r: 8, alpha: 16}: peft LoRA instead of full fine-tuning
+    eval_task: str = "sample:tasks/product-query-relevance"
+
+
 class ServeSettings(_Strict):
     """How the result should be served: shapes the `seaembed serve` command the run prints (serving is not a stage)."""
 
@@ -105,6 +133,7 @@ class RunConfig(_Strict):
     eval: EvalSettings = Field(default_factory=EvalSettings)
     export: ExportSettings = Field(default_factory=ExportSettings)
     index: IndexSettings = Field(default_factory=IndexSettings)
+    relevance: RelevanceSettings = Field(default_factory=RelevanceSettings)
     serve: ServeSettings = Field(default_factory=ServeSettings)
     profiles: dict[str, dict[str, Any]] = Field(default_factory=dict)
 

@@ -1,4 +1,6 @@
-"""`run_pipeline`: data build -> train -> merge (weight search) -> eval -> export -> index, resumable by stage.
+"""`run_pipeline`: data build -> train -> merge (weight search) -> eval -> export -> index, resumable by stage; with
+`relevance.enabled`, the relevance cross-encoder is trained after `train` and scored after `eval`
+(seaembed/pipeline/relevance.py).
 
 Each stage is a plain call into its module; the `StageRunner` skips a stage whose settings and inputs are
 unchanged since it last finished, so an interrupted run picks up where it stopped. `DIR/run.json` (the manifest)
@@ -128,6 +130,8 @@ def serve_command(cfg: RunConfig, manifest: dict[str, Any]) -> str:
     parts = ["seaembed serve", "--model", str(model or manifest["final_model"])]
     if manifest.get("index"):
         parts += ["--index", manifest["index"]]
+    if manifest.get("relevance_model"):
+        parts += ["--reranker", manifest["relevance_model"]]
     if s.backend != "auto":
         parts += ["--backend", s.backend]
     if s.quantization:
@@ -158,6 +162,15 @@ def run_pipeline(cfg: RunConfig, base: Path, out: str | Path, *, log=print) -> d
         from seaembed.search.tune_fusion import load_retrieval_tasks
 
         load_retrieval_tasks(tune_on)
+    rel = cfg.relevance
+    if rel.enabled:  # a bad relevance section fails now, not after training
+        from seaembed.pipeline import relevance as relevance_stages
+
+        rel_task = resolve_source(rel.eval_task, base)
+        if not (Path(rel_task) / "test.jsonl").is_file():
+            raise ConfigError(f"config [relevance] eval_task '{rel.eval_task}': no test.jsonl in {rel_task}")
+        rel_base = str(resolve_model_dir(resolve_source(rel.base_model, base))) if rel.base_model else base_dir
+        rel_train = relevance_stages.train_stage(rel, cfg.data, base, rel_base, out, log)
 
     def record(name: str, result: StageResult) -> None:
         manifest["stages"][name] = {"skipped": result.skipped, **result.summary}
@@ -209,6 +222,9 @@ def run_pipeline(cfg: RunConfig, base: Path, out: str | Path, *, log=print) -> d
     record("train", runner.run("train", train_fn, settings=train_cfg.model_dump(mode="json"),
                                inputs={"data": train_data, "base": base_dir}))
     tuned = manifest["tuned_model"]
+    if rel.enabled:  # 2b. the relevance cross-encoder, its own stage
+        fn, settings, inputs = rel_train
+        record("relevance-train", runner.run("relevance-train", fn, settings=settings, inputs=inputs))
 
     # 3. merge
     final = tuned
@@ -265,6 +281,16 @@ def run_pipeline(cfg: RunConfig, base: Path, out: str | Path, *, log=print) -> d
                               inputs={"model": final, **{f"task{i}": t for i, t in enumerate(domain + general)}}))
     manifest["reported"] = {f"{_task_name(d)}:report": {"task": _task_name(d), "half": "report", "seed": seed,
                                                         "path": d} for d in domain + general}
+    if rel.enabled:  # 4b. the cross-encoder beside the bi-encoder cosine, on the relevance task's report half
+        import json
+
+        bi = {"final": final, **({"base": base_dir} if cfg.eval.compare_base else {})}
+        fn, settings, inputs = relevance_stages.eval_stage(rel_task, manifest["relevance_model"], bi, out, seed=seed,
+                                                           batch_size=cfg.eval.batch_size)
+        record("relevance-eval", runner.run("relevance-eval", fn, settings=settings, inputs=inputs))
+        results = json.loads(Path(manifest["relevance_results"]).read_text(encoding="utf-8"))
+        manifest["relevance"] = {k: results[k] for k in ("task", "split_seed", "rows", "systems", "table")}
+        write_json(out / "run.json", manifest)
 
     # 5. export
     for fmt in cfg.export.formats:

@@ -46,7 +46,7 @@ def summarise(manifest: dict[str, Any], out: str | Path) -> str:
     out = Path(out)
     rows = [f"seaembed run finished: {out / 'run.json'}", ""]
     for key in ("train_data", "data_report", "tuned_model", "merged_model", "merge_report", "final_model",
-                "eval_report", "export_onnx_int8", "export_onnx", "index"):
+                "eval_report", "export_onnx_int8", "export_onnx", "index", "relevance_model", "relevance_report"):
         if manifest.get(key):
             rows.append(f"  {key:18s} {manifest[key]}")
     stages = manifest.get("stages") or {}
@@ -75,6 +75,11 @@ def summarise(manifest: dict[str, Any], out: str | Path) -> str:
     if check:
         rows.append(f"  hybrid search at the chosen weight, report halves of {len(check['tasks'])} task(s): nDCG@10 "
                     f"hybrid {check['hybrid']:.3f}, dense {check['dense']:.3f}, BM25 {check['bm25']:.3f}")
+    rel = manifest.get("relevance")
+    if rel:
+        rows += ["", f"Relevance ({rel['task']}; positive-class F1 and AP in %, report half of {rel['rows']['report']} "
+                     f"pairs, each group's threshold chosen on the select half of {rel['rows']['select']}):"]
+        rows += ["  " + line for line in rel["table"].splitlines()]
     if manifest.get("guard_overlap"):
         rows.append("  warning: general guard task(s) share a source with training: "
                     + ", ".join(o["task"] for o in manifest["guard_overlap"]))

@@ -121,3 +121,22 @@ def catalog_pairs(catalog: Sequence[dict], queries: Sequence[dict], *, seed: int
             if got >= negatives:
                 break
     return out
+
+
+def pairs_from_data_config(data_cfg, base: str | Path | None = None) -> tuple[list[RelevancePair], dict[str, int]]:
+    """The `sources.relevance` rows of a `seaembed data build` config (`augment.config.DataConfig`) as labelled pairs,
+    read the way the data build reads them (field mapping, `errors` mode); an item target that is the id of a
+    product of the config's catalogs becomes that product's title. Returns (pairs, rows dropped per reason)."""
+    from seaembed.augment.config import LangIdConfig, Sources
+    from seaembed.augment.records import DropLog
+    from seaembed.augment.sources import read_sources
+
+    sources = Sources(relevance=data_cfg.sources.relevance, catalogs=data_cfg.sources.catalogs)
+    cfg = data_cfg.model_copy(update={"sources": sources, "langid": LangIdConfig(enabled=False)})
+    drops = DropLog()
+    data = read_sources(cfg, Path(base) if base is not None else None, drops)
+    titles = {p.id: p.title for p in data.products}
+    out = [RelevancePair(r.query, titles.get(r.target, r.target) if r.kind == "item" else r.target, int(r.label),
+                         "query-item" if r.kind == "item" else "query-category", r.lang)
+           for r in data.relevance]
+    return out, drops.counts()

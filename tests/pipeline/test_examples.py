@@ -56,3 +56,20 @@ def test_example_data_stage_runs_on_tiny_model(name, tmp_path, tiny_model_dir):
         assert any(r.negatives for r in rows if r.source and "cikm" in r.source)
     else:
         assert "query-item" in tasks and "title-category" in tasks
+
+
+def test_qc_qi_example_trains_the_relevance_model_on_its_cikm_labels():
+    from seaembed.augment.config import DataConfig
+    from seaembed.pipeline.run import resolve_source
+    from seaembed.train.cross_encoder import class_balance
+    from seaembed.train.cross_encoder_data import pairs_from_data_config
+
+    cfg, base = load_run_config(EXAMPLES / "qc_qi_relevance.yaml")
+    assert cfg.relevance.enabled and cfg.relevance.files is None  # the data section's sources.relevance
+    assert (Path(resolve_source(cfg.relevance.eval_task, base)) / "test.jsonl").is_file()
+    pairs, dropped = pairs_from_data_config(validate(DataConfig, cfg.data), base)
+    assert dropped == {} and class_balance(pairs) == {"query-category": {"pos": 10, "neg": 10},
+                                                      "query-item": {"pos": 10, "neg": 10}}
+    assert {p.lang for p in pairs} >= {"id"} and all(p.query and p.target for p in pairs)
+    default, _ = load_run_config(None)
+    assert not default.relevance.enabled  # the default quick run stays as fast as it was
