@@ -1,8 +1,9 @@
 """POST /v1/rerank: score documents against a query with the relevance cross-encoder (#17).
 
-The request and response follow the shape TEI, infinity and Cohere share: `{"query", "documents" (or TEI's
-"texts"), "top_n", "return_documents"}` -> `{"object": "rerank", "results": [{"index", "relevance_score",
-"document": {"text"}}], "model", "usage"}`, results sorted by score, best first. Documents may be strings or
+The request is the shape infinity and Cohere share, with TEI's field name accepted too: `{"query", "documents" (or
+TEI's "texts"), "top_n", "return_documents"}`; the response is infinity's (Cohere's `results` inside it):
+`{"object": "rerank", "results": [{"index", "relevance_score", "document": {"text"}}], "model", "usage"}`, results
+sorted by score, best first (TEI's own response, a bare list with `score`, is not produced). Documents may be strings or
 `{"text": ...}` objects (Cohere). `kind` (seaembed's field: `query-item`, default, or `query-category`) says what the
 documents are.
 
@@ -200,7 +201,7 @@ async def score_documents(engine: Engine, query: str, docs: Sequence[str], kind:
 
 def add_rerank_routes(app: Any, engine: Engine, settings: Any, require_key: Callable, json_response: Callable,
                       guard: Callable) -> None:
-    """Register POST /v1/rerank on `app`, behind `require_key`, answering with `json_response`; engine work goes
+    """Register POST /v1/rerank (and infinity's /rerank) on `app`, behind `require_key`, answering with `json_response`; engine work goes
     through the app's `guard` (the embeddings endpoint's budget, cancellation and shutdown rules)."""
     from fastapi import Depends
 
@@ -219,6 +220,10 @@ def add_rerank_routes(app: Any, engine: Engine, settings: Any, require_key: Call
         return json_response({"object": "rerank", "results": results,
                               "model": getattr(settings, "reranker_name", None) or settings.model_name,
                               "usage": {"prompt_tokens": n_tokens, "total_tokens": n_tokens}})
+
+    # infinity's path (it serves without the /v1 prefix, as for /embeddings); same handler, not repeated in the schema
+    app.add_api_route("/rerank", rerank, methods=["POST"], dependencies=[Depends(require_key)],
+                      include_in_schema=False)
 
 
 assert set(DOC_KINDS) <= set(KIND_MARKERS)

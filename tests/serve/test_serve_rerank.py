@@ -84,6 +84,7 @@ def test_rerank_orders_by_the_models_scores(live, cross_encoder):
     np.testing.assert_allclose([x["relevance_score"] for x in body["results"]], np.sort(ref)[::-1], atol=1e-6)
     assert [x["document"]["text"] for x in body["results"]] == [DOCS[x["index"]] for x in body["results"]]
     assert body["object"] == "rerank" and body["model"] == "relevance" and body["usage"]["total_tokens"] > len(DOCS)
+    assert client.post("/rerank", json={"query": "sepatu lari", "documents": DOCS}).json() == body  # infinity's path
 
     # TEI's `texts`, Cohere's {"text"} documents, top_n, return_documents=false, the category kind
     r = client.post("/v1/rerank", json={"query": "sepatu lari", "texts": [{"text": d} for d in DOCS], "top_n": 2,
