@@ -78,18 +78,26 @@ def load_defaults() -> dict[str, Any]:
     return load_yaml(ROOT / "seaembed" / "pipeline" / "default.yaml")
 
 
-def build_variant(data_raw: dict, variant: str, work: Path, base_model: str, log) -> Path:
-    """The data build of one variant, cached by the content of its config (never by path)."""
+def build_variant(data_raw: dict, variant: str, work: Path, base_model: str, log,
+                  exclude: tuple[str, ...] = ()) -> Path:
+    """The data build of one variant, cached by the content of its config (never by path); `exclude`: e-commerce
+    sources left out of training (seaembed.pipeline.loso), so their tasks are unseen."""
     from seaembed.augment.build import build_dataset
     from seaembed.augment.config import DataConfig
     from seaembed.config import validate
+    from seaembed.pipeline.loso import filter_sources
     from seaembed.samples import samples_dir
 
     raw = _deep_update(data_raw, VARIANTS[variant])
     raw.setdefault("guide_model", base_model)
     raw = json.loads(json.dumps(raw).replace('"sample:', f'"{samples_dir()}/'))
+    if exclude:
+        raw["sources"], dropped = filter_sources(raw["sources"], exclude, base=ROOT,
+                                                 work_dir=work / "data" / f"sources-{_digest(sorted(exclude))}")
+        log(f"leave-one-source-out: without {', '.join(exclude)}: dropped {dropped['dropped']}")
     cfg = validate(DataConfig, raw, source=f"recipe data variant {variant}")
-    target = work / "data" / f"{variant}-{_digest(cfg.model_dump(mode='json'))}"
+    digest = _digest([cfg.model_dump(mode="json"), sorted(exclude)])
+    target = work / "data" / f"{variant}-{digest}"
     out = target / "train.jsonl"
     if not out.is_file():
         t = time.time()
@@ -283,6 +291,9 @@ def main() -> None:  # noqa: C901 - one linear experiment script
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--base-model", default=None, help="default: default.yaml's base_model (a tiny model dir for "
                     "a quick check of the harness)")
+    ap.add_argument("--exclude-source", action="append", default=[],
+                    help="leave this e-commerce source out of every arm's training (seaembed.pipeline.loso: "
+                    "prdect-id, seaembed-handwritten, filipino-shopee-reviews); its tasks are then unseen")
     ap.add_argument("--tag", default="")
     ap.add_argument("--work", default=str(ROOT.parent / "recipe-work"))
     args = ap.parse_args()
@@ -320,6 +331,12 @@ def main() -> None:  # noqa: C901 - one linear experiment script
                                "domain_tasks": [t.name for t in halves["report"]["domain"]],
                                "general_tasks": [t.name for t in halves["report"]["general"]],
                                "data": {}, "arms": {}}
+    if args.exclude_source:
+        from seaembed.pipeline.loso import unseen_tasks
+
+        unseen = set(unseen_tasks(args.exclude_source))
+        results["excluded_sources"] = sorted(args.exclude_source)
+        results["unseen_tasks"] = [t for t in results["domain_tasks"] if t.split(":")[0] in unseen]
     from sentence_transformers import SentenceTransformer
 
     base_model = SentenceTransformer(base_dir, device="cpu")
@@ -339,7 +356,8 @@ def main() -> None:  # noqa: C901 - one linear experiment script
     def data_for(spec: dict) -> Path:
         v = spec["variant"]
         if v not in data_paths:
-            data_paths[v] = build_variant(defaults["data"], v, work, base_dir, log)
+            data_paths[v] = build_variant(defaults["data"], v, work, base_dir, log,
+                                          exclude=tuple(sorted(args.exclude_source)))
         path = data_paths[v]
         if spec.get("strip_negatives"):
             path = strip_negatives(path, path.with_name("train.no-negatives.jsonl"))
@@ -430,7 +448,10 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
                 if ref in results["arms"] and ref != arm:
                     cell[f"ci_vs_{ref[0]}"] = paired_ci(boots(arm, task), boots(ref, task))
             row["tasks"][task] = cell
-        for group, names in (("domain_mean", dom), ("general_mean", gen)):
+        groups = [("domain_mean", dom), ("general_mean", gen)]
+        if results.get("unseen_tasks"):
+            groups.append(("unseen_mean", results["unseen_tasks"]))
+        for group, names in groups:
             vals = [np.mean([r["scores"][n]["main"] for n in names]) for r in runs]
             cell = {"mean": float(np.mean(vals)), "std": float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0}
             for ref in ("b_st_mnrl", "c_default"):
@@ -457,13 +478,19 @@ def render(results: dict[str, Any]) -> str:
              "mean ± std over seeds; [CI] = paired bootstrap 95% CI of the difference (item resamples, "
              f"{a['bootstrap']} draws) vs b (ST baseline) and vs c (default).", "",
              f"Environment: {json.dumps(results['env'])}", ""]
-    cols = ["domain_mean", "general_mean"] + dom + gen
+    means = ["domain_mean", "general_mean"]
+    if results.get("excluded_sources"):
+        means.append("unseen_mean")
+        lines += [f"Every arm trained without the source(s) {', '.join(results['excluded_sources'])} "
+                  f"(leave-one-source-out); unseen report tasks: {', '.join(results['unseen_tasks']) or 'none'} "
+                  "(their mean: `unseen_mean`).", ""]
+    cols = means + dom + gen
     lines.append("| arm | " + " | ".join(c.replace(":report", "") for c in cols) + " | merge t |")
     lines.append("|---" * (len(cols) + 2) + "|")
     for arm, row in s.items():
         cells = []
         for c in cols:
-            cell = row[c] if c in ("domain_mean", "general_mean") else row["tasks"][c]
+            cell = row[c] if c in means else row["tasks"][c]
             txt = f"{100 * cell['mean']:.1f} ± {100 * cell['std']:.1f}"
             for ref in ("b", "c"):
                 if f"ci_vs_{ref}" in cell:
@@ -489,6 +516,11 @@ def render(results: dict[str, Any]) -> str:
                   " (goal >= +5)",
                   f"- c - a on the general mean: "
                   f"{100 * (c['general_mean']['mean'] - base['general_mean']['mean']):+.1f} (goal >= -1)", ""]
+        if "unseen_mean" in c:
+            lines.insert(-1, f"- on the unseen tasks: c - b "
+                         f"{100 * (c['unseen_mean']['mean'] - b['unseen_mean']['mean']):+.1f} "
+                         f"(CI {_fmt_ci(c['unseen_mean'].get('ci_vs_b'))}), c - a "
+                         f"{100 * (c['unseen_mean']['mean'] - base['unseen_mean']['mean']):+.1f}")
     return "\n".join(lines) + "\n"
 
 
