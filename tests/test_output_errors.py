@@ -135,8 +135,8 @@ def test_permission_error_reading_an_input_is_one_line_too(tmp_path, monkeypatch
     assert code == 2 and f"{src}: Permission denied" in err and "cannot write" not in err
 
 
-def test_disk_full_while_indexing_is_one_line_exit_2_and_keeps_finished_chunks(tiny_model_dir, catalog_file, tmp_path,
-                                                                               monkeypatch, seaembed_cli):
+def test_disk_full_while_indexing_is_one_line_exit_2_and_keeps_finished_shards(tiny_model_dir, catalog_file, tmp_path,
+                                                                             monkeypatch, seaembed_cli):
     import numpy as np
 
     real, calls = np.save, []
@@ -154,7 +154,7 @@ def test_disk_full_while_indexing_is_one_line_exit_2_and_keeps_finished_chunks(t
     lines = [ln for ln in err.splitlines() if ln.startswith("error:")]
     assert code == 2 and len(lines) == 1 and "No space left on device" in lines[0] and "Traceback" not in err
     assert not out.exists()
-    assert sorted(p.name for p in (tmp_path / "idx.partial").glob("chunk_*.npy")) == ["chunk_000000.npy"]
+    assert [p.name[:12] for p in (tmp_path / "idx.partial" / "shards").glob("shard_*.npy")] == ["shard_000000"]
 
 
 def test_data_build_into_a_read_only_report_dir_fails_before_any_stage(tmp_path, monkeypatch):

@@ -1,19 +1,71 @@
-"""Bulk encoding with Ray Data (#16 item 3): `map_batches` over a pool of actors, each loading the model once.
+"""Bulk encoding with Ray Data (#16): `map_batches` over a pool of actors, each loading the model once.
 
 Each actor builds its own `Engine` (which plans its batches by token length, so a Ray batch is sorted by length
 before the forward passes) on one intra-op thread; rows carry their position, and the vectors are placed back by
-it, so the output has the same ids in the same order as the single-process path. `address` None starts (or joins)
-a local Ray; "auto" or "ray://HOST:10001" joins a cluster (see docs/scaling.md for what was verified).
+it, so the output has the same rows in the same order as the single-process path.
 
-Not done yet: the sharded, resumable output and the `--ray` flag on `seaembed encode` / `seaembed index`; this
-returns the vectors in memory.
+`ray_encoder` is a `seaembed.engine.shards.ShardEncoder`: `seaembed index --ray` writes the same shards as the
+in-process path. It pulls shards in windows of about `window_rows` rows, runs one Ray Data job a window (the
+window's texts go through Ray's object store; its vectors come back to the driver) and yields each shard as soon as
+all its rows are back, so the driver holds one window, never the catalog. Each window starts its actor pool anew
+(one model load per actor per window: with the default 65,536-row windows a small cost next to the encoding).
+
+`address` None joins RAY_ADDRESS when set, else starts a local Ray with a CPU per worker (at least the machine's
+cores); "auto" or "ray://HOST:10001" joins a cluster (see docs/scaling.md for what was verified). On a cluster the
+model path must exist on every worker.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+
+from seaembed.engine.shards import Shard, ShardEncoder, iter_shards
+
+WINDOW_ROWS = 65_536
+
+
+@dataclass(frozen=True)
+class RayOptions:
+    """How `seaembed index --ray` runs: actors (None: one per CPU Ray reports), cluster address (None:
+    RAY_ADDRESS, else a local Ray), rows per actor call, rows per Ray Data job."""
+
+    workers: int | None = None
+    address: str | None = None
+    batch_size: int = 256
+    window_rows: int = WINDOW_ROWS
+
+
+def require_ray() -> None:
+    """Raise a one-line `ConfigError` when Ray Data is not importable (it is an optional dependency)."""
+    try:
+        import ray  # noqa: F401
+        import ray.data  # noqa: F401
+    except ImportError as e:
+        from seaembed.errors import ConfigError
+
+        missing = getattr(e, "name", None) or "ray"
+        raise ConfigError(f"--ray needs Ray Data, and '{missing}' is not installed: pip install 'ray[data]' "
+                          "(or seaembed[ray])") from None
+
+
+def init_ray(address: str | None = None, num_workers: int | None = None) -> bool:
+    """Connect to Ray unless already connected: `address`, else RAY_ADDRESS, else a new local Ray with
+    `max(num_workers, cores)` CPUs. Returns True when this call connected (the caller then shuts it down)."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if address:
+        ray.init(address=address, log_to_driver=False)
+    else:
+        ray.init(num_cpus=max(num_workers or 0, os.cpu_count() or 1), include_dashboard=False, log_to_driver=False)
+    return True
 
 
 class _EncodeActor:
@@ -32,28 +84,85 @@ class _EncodeActor:
         return {"row": np.asarray(batch["row"], dtype=np.int64), "vector": vectors.astype(np.float32)}
 
 
+def _windows(shards: Iterable[Shard], window_rows: int) -> Iterator[list[Shard]]:
+    window: list[Shard] = []
+    rows = 0
+    for shard in shards:
+        window.append(shard)
+        rows += len(shard.texts)
+        if rows >= window_rows:
+            yield window
+            window, rows = [], 0
+    if window:
+        yield window
+
+
+def _encode_window(window: list[Shard], actor_kwargs: dict[str, Any], num_workers: int,
+                   batch_size: int) -> Iterator[tuple[Shard, np.ndarray]]:
+    """One Ray Data job over the window's rows; yields each shard once all its rows are back."""
+    import pandas as pd
+    import ray
+
+    offsets = np.cumsum([0] + [len(s.texts) for s in window])
+    texts = [t for s in window for t in s.texts]
+    # several blocks per worker (a block goes to one actor), made in the driver: a read task would need a CPU
+    # slot, and the actors (num_cpus=1 each) can hold them all
+    n_blocks = max(1, min(len(texts), 4 * num_workers))
+    bounds = np.linspace(0, len(texts), n_blocks + 1).astype(int)
+    ds = ray.data.from_pandas([pd.DataFrame({"row": np.arange(a, b), "text": texts[a:b]})
+                               for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a])
+    del texts
+    out = ds.map_batches(_EncodeActor, fn_constructor_kwargs=actor_kwargs, batch_size=batch_size,
+                         batch_format="numpy", concurrency=num_workers, num_cpus=1)
+    buffers: dict[int, np.ndarray] = {}
+    filled = np.zeros(len(window), dtype=np.int64)
+    for batch in out.iter_batches(batch_size=None, batch_format="numpy"):
+        rows, vectors = np.asarray(batch["row"]), np.asarray(batch["vector"], dtype=np.float32)
+        which = np.searchsorted(offsets, rows, side="right") - 1
+        for i in np.unique(which):
+            sel = which == i
+            if i not in buffers:
+                buffers[i] = np.empty((len(window[i].texts), vectors.shape[1]), dtype=np.float32)
+            buffers[i][rows[sel] - offsets[i]] = vectors[sel]
+            filled[i] += int(sel.sum())
+            if filled[i] == len(window[i].texts):
+                yield window[i], buffers.pop(i)
+
+
+def ray_encoder(model: str, *, backend: str = "onnx", prompt: str | None = "passage", num_workers: int | None = None,
+                batch_size: int = 256, threads: int = 1, address: str | None = None,
+                window_rows: int = WINDOW_ROWS) -> ShardEncoder:
+    """A `ShardEncoder` running `num_workers` Ray actors (None: one per CPU Ray reports, over `threads`)."""
+    require_ray()
+    actor_kwargs = {"model": str(model), "backend": backend, "prompt": prompt, "threads": threads}
+
+    def encode(shards: Iterable[Shard]) -> Iterator[tuple[Shard, np.ndarray]]:
+        started, workers = False, 0
+        try:
+            for window in _windows(shards, window_rows):
+                if not workers:  # only once there is work: a resumed, finished run needs no Ray
+                    import ray
+
+                    started = init_ray(address, num_workers)
+                    ray.data.DataContext.get_current().enable_progress_bars = False
+                    workers = num_workers or max(1, int(ray.cluster_resources().get("CPU", 1)) // threads)
+                yield from _encode_window(window, actor_kwargs, workers, batch_size)
+        finally:
+            if started:
+                import ray
+
+                ray.shutdown()
+
+    return encode
+
+
 def encode_with_ray(model: str, texts: Sequence[str], *, backend: str = "onnx", prompt: str | None = "passage",
                     num_workers: int = 2, batch_size: int = 256, threads: int = 1,
                     address: str | None = None) -> np.ndarray:
-    """Embeddings of `texts` (rows in input order) computed by `num_workers` Ray actors."""
-    import ray
-
-    if not ray.is_initialized():
-        ray.init(address=address, include_dashboard=False, log_to_driver=False)
-    import pandas as pd
-
-    # several blocks per worker (one block would keep all but one actor idle), made in the driver: a read task
-    # would need a CPU slot, and the actors (num_cpus=1 each) can hold them all
-    blocks = max(1, min(len(texts), 4 * num_workers))
-    bounds = np.linspace(0, len(texts), blocks + 1).astype(int)
-    ds = ray.data.from_pandas([pd.DataFrame({"row": np.arange(a, b), "text": list(texts[a:b])})
-                               for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a])
-    out = ds.map_batches(_EncodeActor, fn_constructor_kwargs={"model": model, "backend": backend, "prompt": prompt,
-                                                              "threads": threads},
-                         batch_size=batch_size, batch_format="numpy", concurrency=num_workers, num_cpus=1)
-    result: np.ndarray | None = None
-    for batch in out.iter_batches(batch_size=None, batch_format="numpy"):
-        if result is None:
-            result = np.zeros((len(texts), batch["vector"].shape[1]), dtype=np.float32)
-        result[batch["row"]] = batch["vector"]
-    return result if result is not None else np.zeros((0, 0), dtype=np.float32)
+    """Embeddings of `texts` (rows in input order) computed by `num_workers` Ray actors, in memory."""
+    if not texts:
+        return np.zeros((0, 0), dtype=np.float32)
+    encoder = ray_encoder(model, backend=backend, prompt=prompt, num_workers=num_workers, batch_size=batch_size,
+                          threads=threads, address=address, window_rows=len(texts))
+    ((_, vectors),) = encoder(iter_shards(texts, len(texts), {}))
+    return vectors

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,22 +36,19 @@ def _price(value: Any, path: str, line: int) -> float | None:
     return price
 
 
-def read_catalog(path: str | Path, *, text_fields: list[str], id_field: str = "id",
+def iter_catalog(path: str | Path, *, text_fields: list[str], id_field: str = "id",
                  field_map: dict[str, str] | None = None, default_lang: str | None = None,
-                 detect_lang: bool = False) -> Catalog:
-    """Read a catalog. Each row needs the first text field (e.g. `title`); the others are joined when present.
+                 detect_lang: bool = False, chunk_rows: int = 4096) -> Iterator[Catalog]:
+    """Stream a catalog as `Catalog` chunks of up to `chunk_rows` rows (the rules are `read_catalog`'s).
 
-    `id` defaults to the row's line number when the column is absent; duplicate ids are an error. `price` must be a
-    number when present; `lang` comes from the row, else `default_lang`, else (with `detect_lang`) language
-    identification of the text.
-    """
+    Only the ids seen so far (for the duplicate check) grow with the catalog. The checks that need every row (an
+    empty catalog, a text or id field no row has) raise after the last chunk, so a caller writing the chunks
+    somewhere should commit them only once the iteration finished."""
     if not text_fields:
         raise InputError(path, "no text fields given (e.g. --text-fields title,category)")
-    ids: list[str] = []
-    texts: list[str] = []
-    meta: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     columns: set[str] = set()
+    chunk = Catalog([], [], [])
     for rec in iter_records(path, field_map=field_map, required=[text_fields[0]]):
         columns.update(rec.data)
         parts = []
@@ -71,10 +69,13 @@ def read_catalog(path: str | Path, *, text_fields: list[str], id_field: str = "i
         row["price"] = _price(rec.data.get("price"), rec.path, rec.line)
         if not row.get("lang"):
             row["lang"] = default_lang
-        ids.append(item_id)
-        texts.append(". ".join(parts))
-        meta.append(row)
-    if not ids:
+        chunk.ids.append(item_id)
+        chunk.texts.append(". ".join(parts))
+        chunk.meta.append(row)
+        if len(chunk.ids) >= chunk_rows:
+            yield _with_languages(chunk, detect_lang)
+            chunk = Catalog([], [], [])
+    if not seen:
         raise InputError(path, "the catalog has no rows")
     # a field no row has is a typo (e.g. --text-fields titel), not an empty column
     # (the default pair is exempt: a catalog without a category column indexes its titles, as it always did)
@@ -84,11 +85,34 @@ def read_catalog(path: str | Path, *, text_fields: list[str], id_field: str = "i
     if missing:
         raise InputError(path, f"no row has a '{missing[0]}' column (columns: {', '.join(sorted(columns))})",
                          field=missing[0])
-    if detect_lang:
-        missing = [i for i, m in enumerate(meta) if not m.get("lang")]
-        if missing:
-            from seaembed.augment.langid import detect_languages
+    if chunk.ids:
+        yield _with_languages(chunk, detect_lang)
 
-            for i, lang in zip(missing, detect_languages([texts[i] for i in missing]), strict=True):
-                meta[i]["lang"] = lang
-    return Catalog(ids, texts, meta)
+
+def _with_languages(chunk: Catalog, detect_lang: bool) -> Catalog:
+    """`chunk` with the language of rows without one identified (when `detect_lang`)."""
+    missing = [i for i, m in enumerate(chunk.meta) if not m.get("lang")] if detect_lang else []
+    if missing:
+        from seaembed.augment.langid import detect_languages
+
+        for i, lang in zip(missing, detect_languages([chunk.texts[i] for i in missing]), strict=True):
+            chunk.meta[i]["lang"] = lang
+    return chunk
+
+
+def read_catalog(path: str | Path, *, text_fields: list[str], id_field: str = "id",
+                 field_map: dict[str, str] | None = None, default_lang: str | None = None,
+                 detect_lang: bool = False) -> Catalog:
+    """Read a whole catalog. Each row needs the first text field (e.g. `title`); the others are joined when present.
+
+    `id` defaults to the row's line number when the column is absent; duplicate ids are an error. `price` must be a
+    number when present; `lang` comes from the row, else `default_lang`, else (with `detect_lang`) language
+    identification of the text. `iter_catalog` streams the same rows in chunks.
+    """
+    out = Catalog([], [], [])
+    for chunk in iter_catalog(path, text_fields=text_fields, id_field=id_field, field_map=field_map,
+                              default_lang=default_lang, detect_lang=detect_lang):
+        out.ids += chunk.ids
+        out.texts += chunk.texts
+        out.meta += chunk.meta
+    return out

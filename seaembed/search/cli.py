@@ -19,7 +19,8 @@ def index_command(
     id_field: str = typer.Option("id", "--id-field", help="Item id field (default: the line number)."),
     kind: str = typer.Option("auto", "--kind", help="auto|flat|hnsw|ivfpq (auto: by catalog size)."),
     backend: str = typer.Option("auto", "--backend", help="auto|torch|onnx|openvino (auto: the export's own backend for an export dir)."),
-    chunk_size: int = typer.Option(1024, "--chunk-size", min=1, help="Items per resumable chunk."),
+    chunk_size: int = typer.Option(1024, "--chunk-size", min=1, help="Items per resumable shard (a rerun "
+                                   "re-encodes only shards whose texts or model changed)."),
     default_lang: str | None = typer.Option(None, "--default-lang", help="Language of rows without a 'lang'."),
     detect_lang: bool = typer.Option(False, "--detect-lang", help="Identify the language of rows without one."),
     fusion: str = typer.Option("bounded", "--fusion", help="Hybrid search's default fusion: bounded (default), "
@@ -33,6 +34,12 @@ def index_command(
                              "--collection at --url)."),
     url: str | None = typer.Option(None, "--url", help="Qdrant: http(s)://HOST:PORT, :memory: or path:DIR (local)."),
     collection: str | None = typer.Option(None, "--collection", help="Qdrant collection to (re)create."),
+    ray: bool = typer.Option(False, "--ray", help="Encode the catalog with Ray Data actors (pip install "
+                             "'ray[data]'): a local Ray unless --ray-address or RAY_ADDRESS names a cluster."),
+    ray_workers: int | None = typer.Option(None, "--ray-workers", min=1, help="Ray actors, one model each "
+                                           "(default: one per CPU Ray reports)."),
+    ray_address: str | None = typer.Option(None, "--ray-address", help="Ray cluster to join (auto, "
+                                           "ray://HOST:10001; default: RAY_ADDRESS, else a local Ray)."),
 ) -> None:
     """Embed a catalog (resumable) and build a dense + BM25 search index."""
     from seaembed.engine.export_meta import resolve_backend
@@ -44,10 +51,18 @@ def index_command(
         raise ConfigError(f"--fusion must be one of {', '.join(FUSIONS)}, got '{fusion}'")
     if sink not in ("local", "qdrant") or (sink == "qdrant" and not (url and collection)):
         raise ConfigError("--sink must be local or qdrant; qdrant needs --url and --collection")
+    if (ray_workers or ray_address) and not ray:
+        raise ConfigError("--ray-workers and --ray-address go with --ray")
+    ray_options = None
+    if ray:
+        from seaembed.engine.ray_encode import RayOptions, require_ray
+
+        require_ray()  # before anything is read or loaded
+        ray_options = RayOptions(workers=ray_workers, address=ray_address)
     fields = [f.strip() for f in text_fields.split(",") if f.strip()]
     path = build_index(model, catalog, out, backend=resolve_backend(model, backend), text_fields=fields,
                        id_field=id_field, kind=kind, chunk_size=chunk_size, default_lang=default_lang,
-                       detect_lang=detect_lang, fusion=fusion, alpha=alpha, tune_on=tune_on or ())
+                       detect_lang=detect_lang, fusion=fusion, alpha=alpha, tune_on=tune_on or (), ray=ray_options)
     if tune_on:
         import json
 

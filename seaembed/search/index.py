@@ -1,83 +1,95 @@
-"""`seaembed index`: embed a catalog in resumable chunks and write a dense (faiss) + BM25 (bm25s) search index.
+"""`seaembed index`: embed a catalog in resumable shards and write a dense (faiss) + BM25 (bm25s) search index.
 
-Work in progress lives in `OUT.partial/` (one `.npy` per chunk and `progress.json`); a rerun with the same catalog,
-model and settings skips the chunks already done. The finished index directory is written atomically:
+The catalog is streamed, never held whole: one pass validates it into `OUT.partial/` (`texts.jsonl`, the texts to
+embed, and `metadata.jsonl`); the texts are then embedded shard by shard (`seaembed.engine.shards`: one `.npy` per
+`chunk_size` rows under `OUT.partial/shards/`, named by a digest of the shard's texts and the model's weights, plus
+`manifest.json`), in process or with `ray` through Ray Data (`seaembed.engine.ray_encode`), both writing the same
+shards. A rerun after an interruption re-encodes only the shards whose texts or model changed. The finished index
+directory is written atomically, the vectors copied into it shard by shard:
 
     OUT/index.json        kind, size, dim, model, text fields, fusion defaults
     OUT/dense.faiss       faiss index (inner product over L2-normalised vectors)
-    OUT/embeddings.npy    the vectors (exact filtered search, hybrid re-scoring)
+    OUT/embeddings.npy    the vectors (exact filtered search, hybrid re-scoring, IVF-PQ re-ranking)
     OUT/metadata.jsonl    one row per item: id + the catalog fields (title, category, price, lang, ...)
     OUT/bm25/             bm25s index over the same texts (seaembed.evaluate.bm25 tokeniser)
     OUT/fusion_tuning.json  with --tune-on: the alpha grid measured on those tasks (seaembed.search.tune_fusion)
+
+Memory: the duplicate-id check keeps the ids; the faiss build holds what its kind needs (flat and HNSW every
+vector, IVF-PQ a training sample, the vectors added a shard at a time) and BM25 every text's tokens.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
+import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from seaembed.atomic import atomic_dir, atomic_path, check_writable, write_json, write_jsonl
+from seaembed.atomic import atomic_dir, atomic_path, check_writable, write_json
+from seaembed.engine import shards
 from seaembed.engine.batching import Engine
+from seaembed.engine.ray_encode import RayOptions
+from seaembed.engine.shards import ShardStats, ShardStore
 from seaembed.errors import ConfigError
-from seaembed.search.catalog import Catalog, read_catalog
+from seaembed.search.catalog import iter_catalog
 from seaembed.search.fusion import DEFAULT_FUSION, resolve_alpha
 from seaembed.search.search_index import SearchIndex, bm25_retriever
 
 log = logging.getLogger(__name__)
 INDEX_VERSION = 1
+TEXTS, METADATA, SHARDS = "texts.jsonl", "metadata.jsonl", "shards"
 
 
-def _texts_digest(texts: list[str]) -> str:
-    """sha1 of the exact texts to embed (so the catalog's content, the text fields and the field mapping count,
-    never the catalog's path)."""
-    h = hashlib.sha1()
-    for t in texts:
-        h.update(t.encode("utf-8") + b"\0")
-    return h.hexdigest()
+def stage_catalog(catalog_path: Path, work: Path, *, text_fields: list[str], id_field: str = "id",
+                  default_lang: str | None = None, detect_lang: bool = False) -> int:
+    """Stream the catalog once (validating every row) into `work/texts.jsonl` (one JSON string a line) and
+    `work/metadata.jsonl`, both atomically; returns the number of rows. A bad catalog leaves no new `work`."""
+    created = not work.exists()
+    work.mkdir(parents=True, exist_ok=True)
+    n = 0
+    try:
+        with atomic_path(work / TEXTS) as t_tmp, atomic_path(work / METADATA) as m_tmp, \
+                open(t_tmp, "w", encoding="utf-8") as t_out, open(m_tmp, "w", encoding="utf-8") as m_out:
+            for chunk in iter_catalog(catalog_path, text_fields=text_fields, id_field=id_field,
+                                      default_lang=default_lang, detect_lang=detect_lang):
+                for item_id, text, meta in zip(chunk.ids, chunk.texts, chunk.meta, strict=True):
+                    t_out.write(json.dumps(text) + "\n")  # ASCII escapes: a lone surrogate survives the trip
+                    m_out.write(json.dumps({**meta, "id": item_id}, ensure_ascii=False) + "\n")
+                n += len(chunk.ids)
+    except BaseException:
+        if created:
+            shutil.rmtree(work, ignore_errors=True)
+        raise
+    return n
 
 
-def embed_in_chunks(engine: Engine, texts: list[str], work: Path, fingerprint: dict, *, chunk_size: int = 1024,
-                    show_progress: bool = True) -> np.ndarray:
-    """Embed `texts` (passage prompt) chunk by chunk into `work/`, skipping chunks a previous run finished."""
+def read_texts(work: Path) -> Iterator[str]:
+    """The staged texts, streamed."""
+    with open(work / TEXTS, encoding="utf-8") as f:
+        for line in f:
+            yield json.loads(line)
+
+
+def embed_to_shards(encoder: Any, work: Path, n: int, key: dict, *, chunk_size: int = 1024,
+                    show_progress: bool = True) -> tuple[ShardStore, ShardStats]:
+    """Embed the staged texts into `work/shards/` with `encoder` (a `ShardEncoder`), skipping shards a previous
+    run finished; returns the complete store and what was encoded or kept."""
     from seaembed.progress import tqdm
 
-    manifest_path = work / "progress.json"
-    done: set[int] = set()
-    if manifest_path.is_file():
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        if manifest.get("fingerprint") == fingerprint:
-            done = set(manifest.get("done", []))
-        else:
-            log.warning("%s: catalog, model or settings changed; starting over", work)
-            shutil.rmtree(work)
-    work.mkdir(parents=True, exist_ok=True)
-    n_chunks = (len(texts) + chunk_size - 1) // chunk_size
-    done = {c for c in done if (work / f"chunk_{c:06d}.npy").is_file()}
-    with tqdm(total=len(texts), desc="embedding catalog", unit="item", disable=not show_progress) as bar:
-        bar.update(sum(min(chunk_size, len(texts) - c * chunk_size) for c in done))
-        for c in range(n_chunks):
-            if c in done:
-                continue
-            part = texts[c * chunk_size:(c + 1) * chunk_size]
-            vectors, _ = engine.embed_sync(part, "passage")
-            with atomic_path(work / f"chunk_{c:06d}.npy") as tmp, open(tmp, "wb") as f:
-                np.save(f, vectors.astype(np.float32))
-            done.add(c)
-            write_json(manifest_path, {"fingerprint": fingerprint, "done": sorted(done), "n_chunks": n_chunks})
-            bar.update(len(part))
-    return np.concatenate([np.load(work / f"chunk_{c:06d}.npy") for c in range(n_chunks)])
+    store = ShardStore(work / SHARDS)
+    with tqdm(total=n, desc="embedding catalog", unit="item", disable=not show_progress) as bar:
+        stats = shards.encode_to_shards(shards.iter_shards(read_texts(work), chunk_size, key), store, encoder,
+                                        key=key, on_rows=bar.update)
+    log.info("%s: %d shards encoded (%d rows), %d kept from an earlier run", work, stats.encoded,
+             stats.rows_encoded, stats.skipped)
+    return store, stats
 
 
-def build_bm25(texts: list[str], langs: list[str | None], out: Path) -> None:
-    """`bm25_retriever(texts)` saved to `out` (`langs` is not used: see `bm25_retriever`)."""
-    del langs
+def build_bm25(texts: list[str], out: Path) -> None:
+    """`bm25_retriever(texts)` saved to `out`."""
     bm25_retriever(texts).save(out)
 
 
@@ -85,14 +97,18 @@ def build_index(model: str, catalog_path: str | Path, out: str | Path, *, engine
                 backend: str = "torch", text_fields: list[str] | None = None, id_field: str = "id",
                 kind: str = "auto", chunk_size: int = 1024, default_lang: str | None = None,
                 detect_lang: bool = False, fusion: str = DEFAULT_FUSION, alpha: float | None = None,
-                tune_on: Sequence[str | Path] = (), tune_with: Any = None, show_progress: bool = True) -> Path:
+                tune_on: Sequence[str | Path] = (), tune_with: Any = None, ray: RayOptions | None = None,
+                show_progress: bool = True) -> Path:
     """Build a search index for `catalog_path` with `model` into `out`; returns `out`. `fusion`/`alpha` are the
     hybrid search defaults stored in index.json (alpha None: the method's `DEFAULT_ALPHA`).
 
     `tune_on`: retrieval task directories; after embedding the catalog, `fusion`'s alpha is chosen on them
     (`seaembed.search.tune_fusion`) and stored in index.json, with the measurements in `fusion_tuning.json`.
     They are embedded with the index's own engine, or with `tune_with` (a model source or `Encoder`, which uses
-    the evaluation stage's embedding cache) when given."""
+    the evaluation stage's embedding cache) when given.
+
+    `ray`: encode through Ray Data (`seaembed.engine.ray_encode`; `backend` is then the actors' backend), into the
+    same shards as the in-process `engine`."""
     from seaembed.search import faiss_index
 
     tasks = []
@@ -106,26 +122,33 @@ def build_index(model: str, catalog_path: str | Path, out: str | Path, *, engine
         tasks = load_retrieval_tasks(tune_on)
     alpha = resolve_alpha(fusion, alpha)
 
+    faiss_index.choose_kind(0, kind)  # an unknown kind fails now, not after the embedding
     catalog_path, out = Path(catalog_path), Path(out)
     text_fields = text_fields or ["title", "category"]
-    catalog: Catalog = read_catalog(catalog_path, text_fields=text_fields, id_field=id_field,
-                                    default_lang=default_lang, detect_lang=detect_lang)
-    chosen = faiss_index.choose_kind(len(catalog.ids), kind)
-    check_writable(out)  # before the model loads and the catalog is embedded
-    own_engine = engine is None
-    if engine is None:
+    check_writable(out)  # before the catalog is staged beside it, the model loads and the catalog is embedded
+    work = out.with_name(out.name + ".partial")
+    n = stage_catalog(catalog_path, work, text_fields=text_fields, id_field=id_field, default_lang=default_lang,
+                      detect_lang=detect_lang)
+    chosen = faiss_index.choose_kind(n, kind)
+    own_engine = engine is None and (ray is None or bool(tasks))  # Ray's actors load their own models
+    if own_engine:
         from seaembed.engine.backends import create_backend
 
         engine = Engine(create_backend(backend, model))
     try:
         from seaembed.models.fingerprint import model_fingerprint
 
-        # keyed by content: the model's weights (not its path), the texts to embed, and the settings
-        fingerprint = {"texts_sha1": _texts_digest(catalog.texts), "model_weights": model_fingerprint(str(model)),
-                       "backend": engine.backend.name, "chunk_size": chunk_size, "n": len(catalog.ids)}
-        work = out.with_name(out.name + ".partial")
-        vectors = embed_in_chunks(engine, catalog.texts, work, fingerprint, chunk_size=chunk_size,
-                                  show_progress=show_progress)
+        # keyed by content: the model's weights (not its path), the backend family and each shard's texts
+        backend_name = engine.backend.name if engine is not None and ray is None else backend
+        key = shards.model_key(model_fingerprint(str(model)), backend_name, "passage")
+        if ray is None:
+            encoder = shards.engine_encoder(engine)
+        else:
+            from seaembed.engine.ray_encode import ray_encoder
+
+            encoder = ray_encoder(str(model), backend=backend, num_workers=ray.workers, address=ray.address,
+                                  batch_size=ray.batch_size, window_rows=ray.window_rows)
+        store, stats = embed_to_shards(encoder, work, n, key, chunk_size=chunk_size, show_progress=show_progress)
         tuning = None
         if tasks:
             from seaembed.search.tune_fusion import tune_fusion
@@ -139,14 +162,17 @@ def build_index(model: str, catalog_path: str | Path, out: str | Path, *, engine
     with atomic_dir(out) as tmp:
         import faiss
 
+        vectors = store.assemble(tmp / "embeddings.npy")  # memory-mapped
         faiss.write_index(faiss_index.build(vectors, chosen), str(tmp / "dense.faiss"))
-        np.save(tmp / "embeddings.npy", vectors)
-        write_jsonl(tmp / "metadata.jsonl", ({**m, "id": i} for i, m in zip(catalog.ids, catalog.meta, strict=True)))
-        build_bm25(catalog.texts, [m.get("lang") for m in catalog.meta], tmp / "bm25")
+        del vectors
+        os.replace(work / METADATA, tmp / "metadata.jsonl")
+        build_bm25(list(read_texts(work)), tmp / "bm25")
         write_json(tmp / "index.json", {
-            "version": INDEX_VERSION, "kind": chosen, "size": len(catalog.ids), "dim": int(vectors.shape[1]),
-            "model": str(model), "backend": engine.backend.name, "catalog": str(catalog_path),
+            "version": INDEX_VERSION, "kind": chosen, "size": n, "dim": int(store.dim or 0),
+            "model": str(model), "backend": backend_name, "catalog": str(catalog_path),
             "text_fields": text_fields, "fusion": fusion, "alpha": alpha,
+            "encoding": {"with": "ray" if ray is not None else "in-process", "shard_rows": chunk_size,
+                         "shards": stats.shards, "shards_encoded": stats.encoded, "shards_kept": stats.skipped},
             **({"fusion_tuning": "fusion_tuning.json"} if tuning else {}),
         })
         if tuning:
@@ -155,4 +181,4 @@ def build_index(model: str, catalog_path: str | Path, out: str | Path, *, engine
     return out
 
 
-__all__ = ["SearchIndex", "build_index", "embed_in_chunks"]
+__all__ = ["SearchIndex", "build_index", "embed_to_shards", "stage_catalog"]

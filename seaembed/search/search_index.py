@@ -112,10 +112,12 @@ class SearchIndex:
 
     # --- the two retrievers ------------------------------------------------------------------------------------
     def dense_search(self, query_vec: np.ndarray, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """Top-k `(row, cosine)`; exact over the allowed vectors when a filter leaves few items."""
+        """Top-k `(row, cosine)`; exact over the allowed vectors when a filter leaves few items; an IVF-PQ index's
+        candidates are re-ranked by their exact cosine (`faiss_index.search`'s refine step)."""
         q = np.asarray(query_vec, dtype=np.float32).reshape(-1)
+        refine = self.vectors if self.info.get("kind") == "ivfpq" else None  # PQ scores re-ranked exactly
         if mask is None:
-            scores, ids = faiss_index.search(self.dense, q, k)
+            scores, ids = faiss_index.search(self.dense, q, k, refine=refine)
             return [(int(i), float(s)) for i, s in zip(ids, scores, strict=True)]
         allowed = np.flatnonzero(mask)
         if allowed.size == 0:
@@ -124,7 +126,7 @@ class SearchIndex:
             scores = np.asarray(self.vectors[allowed]) @ q
             top = np.argsort(-scores, kind="stable")[:k]
             return [(int(allowed[t]), float(scores[t])) for t in top]
-        scores, ids = faiss_index.search(self.dense, q, k, allowed.astype(np.int64))
+        scores, ids = faiss_index.search(self.dense, q, k, allowed.astype(np.int64), refine=refine)
         return [(int(i), float(s)) for i, s in zip(ids, scores, strict=True)]
 
     def bm25_scores(self, query_text: str) -> np.ndarray:

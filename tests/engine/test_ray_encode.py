@@ -1,6 +1,9 @@
-"""Ray Data bulk encoding on a local Ray with 2 workers: same rows, same order, same vectors as one process."""
+"""`seaembed index --ray` on a local Ray with 2 workers: it starts (and stops) its own Ray, finishes an index whose
+first shards an interrupted in-process run wrote (same shard format, same keys), and gives the in-process vectors."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
@@ -8,29 +11,54 @@ import pytest
 ray = pytest.importorskip("ray")
 
 TITLES = ["Sepatu Running Pria Ringan Sol Karet", "รองเท้าวิ่งผู้ชาย น้ำหนักเบา", "Giày chạy bộ nam siêu nhẹ",
-          "Wireless Bluetooth Earbuds Noise Cancelling", "Kasut Larian Lelaki Ringan", "Minyak Goreng Sawit 2L"]
+          "Wireless Bluetooth Earbuds Noise Cancelling", "Kasut Larian Lelaki Ringan", "Minyak Goreng Sawit 2L",
+          "Tas Ransel Laptop 15 inch Waterproof"]
 
 
-@pytest.fixture(scope="module")
-def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
+class FailingBackend:
+    """Wraps a backend; its `fail_on_call`-th forward pass raises (an interrupted run)."""
+
+    def __init__(self, inner, fail_on_call: int):
+        self.inner, self.fail_on_call, self.calls = inner, fail_on_call, 0
+        self.name, self.dim = inner.name, inner.dim
+
+    def tokenize(self, texts, prompt=None):
+        return self.inner.tokenize(texts, prompt)
+
+    def embed_ids(self, batch):
+        self.calls += 1
+        if self.calls >= self.fail_on_call:
+            raise RuntimeError("simulated interruption")
+        return self.inner.embed_ids(batch)
 
 
-@pytest.mark.timeout(120)
-def test_two_workers_match_single_process(local_ray, tiny_model_dir):
+@pytest.mark.timeout(180)
+def test_index_with_ray_resumes_in_process_shards_and_matches_in_process_vectors(tiny_model_dir, tmp_path,
+                                                                                  monkeypatch, seaembed_cli):
     from seaembed.engine.backends import create_backend
-    from seaembed.engine.batching import Engine
-    from seaembed.engine.ray_encode import encode_with_ray
+    from seaembed.engine.batching import BatchingConfig, Engine
+    from seaembed.search.index import build_index
 
-    texts = [f"{t} {'x ' * i}{i}" for i in range(10) for t in TITLES]  # 60 texts of varied length, 4 batches
-    engine = Engine(create_backend("torch", tiny_model_dir, threads=1))
-    try:
-        single, _ = engine.embed_sync(texts, "passage")
-    finally:
-        engine.close()
-    got = encode_with_ray(str(tiny_model_dir), texts, backend="torch", num_workers=2, batch_size=16)
-    assert got.shape == single.shape
-    cos = np.sum(got * single, axis=1) / (np.linalg.norm(got, axis=1) * np.linalg.norm(single, axis=1))
-    assert cos.min() >= 0.9999
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    rows = [{"id": f"r{i}", "title": f"{t} {'x ' * i}{i}", "category": "C"} for i, t in
+            enumerate(TITLES * 2)]  # 14 rows of varied length: shards of 4 rows are 0-3, 4-7, 8-11, 12-13
+    catalog = tmp_path / "catalog.jsonl"
+    catalog.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    texts = [f"{r['title']}. C" for r in rows]
+    inner = create_backend("torch", tiny_model_dir, threads=1)
+    out = tmp_path / "idx"
+    engine = Engine(FailingBackend(inner, fail_on_call=3), BatchingConfig(max_batch_tokens=100_000))
+    with pytest.raises(RuntimeError, match="simulated interruption"):  # shards 0 and 1 written in process
+        build_index(str(tiny_model_dir), catalog, out, engine=engine, chunk_size=4, show_progress=False)
+    engine.close()
+    assert not ray.is_initialized()
+
+    code, stdout, err = seaembed_cli("index", "--model", str(tiny_model_dir), "--catalog", str(catalog), "--out",
+                                     str(out), "--backend", "torch", "--chunk-size", "4", "--ray", "--ray-workers",
+                                     "2")
+    assert code == 0, err
+    assert not ray.is_initialized()  # the Ray it started is shut down
+    info = json.loads((out / "index.json").read_text())
+    assert info["encoding"] == {"with": "ray", "shard_rows": 4, "shards": 4, "shards_encoded": 2, "shards_kept": 2}
+    got = np.load(out / "embeddings.npy")
+    np.testing.assert_allclose(got, inner.embed_ids(inner.tokenize(texts, "passage")), atol=1e-4)

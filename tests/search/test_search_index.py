@@ -1,4 +1,4 @@
-"""Catalog index: build, resume after an interruption, faiss kinds, filters, BM25 and hybrid search, errors."""
+"""Catalog index: build, faiss kinds, filters, BM25 and hybrid search, errors."""
 
 from __future__ import annotations
 
@@ -46,45 +46,6 @@ def test_index_files_and_search_agree_with_brute_force(index_dir, onnx_backend):
     expected = np.argsort(-(np.load(index_dir / "embeddings.npy") @ q))
     assert [h["id"] for h in hits] == [f"p{i + 1}" for i in expected]
     assert [h["rank"] for h in hits] == list(range(1, 11))
-
-
-def test_resume_skips_finished_chunks(tiny_model_dir, catalog_file, tmp_path):
-    from seaembed.engine.backends import create_backend
-    from seaembed.search.index import build_index
-
-    inner = create_backend("torch", tiny_model_dir)
-    out = tmp_path / "idx"
-    failing = CountingBackend(inner, fail_on_call=3)  # chunk 3 of 4 (chunk_size 3, one batch a chunk) fails
-    engine = _engine(failing)
-    with pytest.raises(RuntimeError, match="simulated interruption"):
-        build_index(str(tiny_model_dir), catalog_file, out, engine=engine, chunk_size=3, show_progress=False)
-    engine.close()
-    partial = tmp_path / "idx.partial"
-    manifest = json.loads((partial / "progress.json").read_text())
-    assert manifest["done"] == [0, 1] and not out.exists()
-    counting = CountingBackend(inner)
-    engine = _engine(counting)
-    build_index(str(tiny_model_dir), catalog_file, out, engine=engine, chunk_size=3, show_progress=False)
-    engine.close()
-    assert counting.sequences == 10 - 6  # only the rows of chunks 2 and 3
-    assert not partial.exists()
-    full = SearchIndex.load(out).vectors
-    fresh = inner.embed_ids(inner.tokenize([json.loads(x)["title"] + ". " + json.loads(x)["category"]
-                                            for x in catalog_file.read_text().splitlines()], "passage"))
-    np.testing.assert_allclose(full, fresh, atol=1e-5)
-
-
-def test_changed_catalog_restarts_instead_of_mixing(tiny_model_dir, catalog_file, tmp_path):
-    from seaembed.engine.backends import create_backend
-    from seaembed.search.index import embed_in_chunks
-
-    backend = CountingBackend(create_backend("torch", tiny_model_dir))
-    engine = _engine(backend)
-    work = tmp_path / "w"
-    embed_in_chunks(engine, ["a", "b", "c"], work, {"catalog_sha1": "one"}, chunk_size=2, show_progress=False)
-    embed_in_chunks(engine, ["a", "b", "c"], work, {"catalog_sha1": "two"}, chunk_size=2, show_progress=False)
-    engine.close()
-    assert backend.sequences == 6
 
 
 @pytest.mark.parametrize("kind", ["hnsw", "ivfpq"])
