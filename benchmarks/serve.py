@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from seaembed.atomic import write_results  # noqa: E402
+from seaembed.export.int8_select import candidates_table  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 
@@ -291,14 +292,7 @@ def render(r: dict) -> str:
                   f"onnx fp32 graph: {sel['onnx_fp32_texts_per_s']} texts/s on the same {sel['n_timing_texts']} "
                   f"titles (batches of 32, catalog order); gate: cosine mean >= {sel['min_cosine_mean']} on "
                   f"{sel['n_parity_texts']} parity texts.", "",
-                  "| variant | texts/s | x onnx fp32 | cosine mean | cosine min |", "|---|---|---|---|---|"]
-        for c in sel["candidates"]:
-            if "error" in c:
-                lines.append(f"| {c['variant']['name']} | failed: {c['error'][:80]} | | | |")
-            else:
-                mark = " (chosen)" if c["variant"]["name"] == sel["chosen"] else ""
-                lines.append(f"| {c['variant']['name']}{mark} | {c['texts_per_s']} | {c['x_vs_onnx_fp32']} | "
-                             f"{c['cosine_mean']} | {c['cosine_min']} |")
+                  *candidates_table(sel)]
     lines += ["", "## Quality under int8 (against torch fp32)", "",
               "| int8 path | cosine mean | cosine min | nDCG@10 fp32 | nDCG@10 int8 | delta |", "|---|---|---|---|---|---|"]
     for name, q in r["quality_int8"].items():

@@ -204,3 +204,16 @@ def select_int8(fp32_path: Path, int8_path: Path, tokenizer, *, timing_texts: Se
             "search": "first passing, in speed order" if stop_at_first_pass else "fastest passing of all",
             "onnx_fp32_texts_per_s": round(len(timing_texts) / fp32_seconds, 1), "n_timing_texts": len(timing_texts),
             "n_parity_texts": len(parity_texts), "candidates": rows, "threads": describe()}
+
+
+def candidates_table(selection: dict) -> list[str]:
+    """The Markdown table of a selection record's candidates (what benchmarks/ quote), the kept one marked."""
+    lines = ["| variant | texts/s | x onnx fp32 | cosine mean | cosine min |", "|---|---|---|---|---|"]
+    for c in selection["candidates"]:
+        if "error" in c:
+            lines.append(f"| {c['variant']['name']} | failed: {c['error'][:80]} | | | |")
+            continue
+        mark = " (kept)" if c["variant"]["name"] == selection["chosen"] else ""
+        lines.append(f"| {c['variant']['name']}{mark} | {c['texts_per_s']} | {c['x_vs_onnx_fp32']} | "
+                     f"{c['cosine_mean']:.4f} | {c['cosine_min']:.4f} |")
+    return lines
