@@ -27,10 +27,11 @@ app = typer.Typer(
 
 def _register() -> None:
     from seaembed.augment.cli import data_app
+    from seaembed.engine.encode_cli import encode_command
     from seaembed.evaluate.cli import eval_app
     from seaembed.export.cli import export_command
     from seaembed.merge.cli import merge_command
-    from seaembed.models.cli import encode_command, model_app
+    from seaembed.models.cli import model_app
     from seaembed.pipeline.cli import run_command
     from seaembed.search.cli import index_command
     from seaembed.serve.cli import serve_command

@@ -202,13 +202,16 @@ def iter_records(
             yield rec
 
 
-def read_texts(path: str | Path, *, field: str | None = None, fmt: str | None = None) -> list[str]:
-    """All texts of a file: txt lines, or the column `field` (default `text`) of JSONL/CSV/Parquet."""
+def iter_texts(path: str | Path, *, field: str | None = None, fmt: str | None = None) -> Iterator[str]:
+    """The texts of a file, streamed: txt lines, or the column `field` (default `text`) of JSONL/CSV/Parquet."""
     name = field or "text"
-    texts = []
     for rec in iter_records(path, fmt=fmt, text_field=name, required=[name]):
         value = rec.get(name)
         if not isinstance(value, str):
             raise InputError(path, f"expected a string, got {type(value).__name__}", line=rec.line, field=name)
-        texts.append(value)
-    return texts
+        yield value
+
+
+def read_texts(path: str | Path, *, field: str | None = None, fmt: str | None = None) -> list[str]:
+    """All texts of a file (`iter_texts`, as a list)."""
+    return list(iter_texts(path, field=field, fmt=fmt))

@@ -1,14 +1,16 @@
 """Bulk encoding with Ray Data (#16): `map_batches` over a pool of actors, each loading the model once.
 
-Each actor builds its own `Engine` (which plans its batches by token length, so a Ray batch is sorted by length
-before the forward passes) on one intra-op thread; rows carry their position, and the vectors are placed back by
-it, so the output has the same rows in the same order as the single-process path.
+Each actor calls a picklable loader once (`EngineLoader`: an `Engine` over a backend, which plans its batches by
+token length, what `seaembed index` embeds with; `seaembed.models.encode.EncodeLoader`: sentence-transformers'
+encode, what `seaembed encode` embeds with) on one intra-op thread; rows carry their position, and the vectors are
+placed back by it, so the output has the same rows in the same order as the single-process path.
 
-`ray_encoder` is a `seaembed.engine.shards.ShardEncoder`: `seaembed index --ray` writes the same shards as the
-in-process path. It pulls shards in windows of about `window_rows` rows, runs one Ray Data job a window (the
-window's texts go through Ray's object store; its vectors come back to the driver) and yields each shard as soon as
-all its rows are back, so the driver holds one window, never the catalog. Each window starts its actor pool anew
-(one model load per actor per window: with the default 65,536-row windows a small cost next to the encoding).
+`ray_encoder` is a `seaembed.engine.shards.ShardEncoder`: `seaembed index --ray` and `seaembed encode --ray` write
+the same shards as their in-process paths. It pulls shards in windows of about `window_rows` rows, runs one Ray
+Data job a window (the window's texts go through Ray's object store; its vectors come back to the driver) and
+yields each shard as soon as all its rows are back, so the driver holds one window, never the whole input. Each
+window starts its actor pool anew (one model load per actor per window: with the default 65,536-row windows a
+small cost next to the encoding).
 
 `address` None joins RAY_ADDRESS when set, else starts a local Ray with a CPU per worker (at least the machine's
 cores); "auto" or "ray://HOST:10001" joins a cluster (see docs/scaling.md for what was verified). On a cluster the
@@ -18,21 +20,21 @@ model path must exist on every worker.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from seaembed.engine.shards import Shard, ShardEncoder, iter_shards
+from seaembed.engine.shards import Shard, ShardEncoder, TextEmbedder, iter_shards
 
 WINDOW_ROWS = 65_536
 
 
 @dataclass(frozen=True)
 class RayOptions:
-    """How `seaembed index --ray` runs: actors (None: one per CPU Ray reports), cluster address (None:
-    RAY_ADDRESS, else a local Ray), rows per actor call, rows per Ray Data job."""
+    """How `--ray` runs (`seaembed index`, `seaembed encode`): actors (None: one per CPU Ray reports), cluster
+    address (None: RAY_ADDRESS, else a local Ray), rows per actor call, rows per Ray Data job."""
 
     workers: int | None = None
     address: str | None = None
@@ -68,20 +70,37 @@ def init_ray(address: str | None = None, num_workers: int | None = None) -> bool
     return True
 
 
-class _EncodeActor:
-    """One model per actor; `__call__` embeds a batch {"row", "text"} into {"row", "vector"}."""
+#: a picklable loader, called once in each actor with its intra-op thread count
+EmbedderLoader = Callable[[int], TextEmbedder]
 
-    def __init__(self, model: str, backend: str, prompt: str | None, threads: int) -> None:
+
+@dataclass(frozen=True)
+class EngineLoader:
+    """Loads an `Engine` over `backend` for `model` and embeds with `prompt` (what `seaembed index` uses)."""
+
+    model: str
+    backend: str = "onnx"
+    prompt: str | None = "passage"
+
+    def __call__(self, threads: int) -> TextEmbedder:
         from seaembed.engine.backends import create_backend
         from seaembed.engine.batching import Engine
 
-        self.engine = Engine(create_backend(backend, model, threads=threads))
-        self.prompt = prompt
+        engine = Engine(create_backend(self.backend, self.model, threads=threads))
+        prompt = self.prompt
+        return lambda texts: engine.embed_sync(texts, prompt)[0]
+
+
+class _EncodeActor:
+    """One model per actor; `__call__` embeds a batch {"row", "text"} into {"row", "vector"}."""
+
+    def __init__(self, load: EmbedderLoader, threads: int) -> None:
+        self.embed = load(threads)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         texts = [str(t) for t in batch["text"]]
-        vectors, _ = self.engine.embed_sync(texts, self.prompt)
-        return {"row": np.asarray(batch["row"], dtype=np.int64), "vector": vectors.astype(np.float32)}
+        vectors = np.asarray(self.embed(texts), dtype=np.float32)
+        return {"row": np.asarray(batch["row"], dtype=np.int64), "vector": vectors}
 
 
 def _windows(shards: Iterable[Shard], window_rows: int) -> Iterator[list[Shard]]:
@@ -129,12 +148,12 @@ def _encode_window(window: list[Shard], actor_kwargs: dict[str, Any], num_worker
                 yield window[i], buffers.pop(i)
 
 
-def ray_encoder(model: str, *, backend: str = "onnx", prompt: str | None = "passage", num_workers: int | None = None,
-                batch_size: int = 256, threads: int = 1, address: str | None = None,
-                window_rows: int = WINDOW_ROWS) -> ShardEncoder:
-    """A `ShardEncoder` running `num_workers` Ray actors (None: one per CPU Ray reports, over `threads`)."""
+def ray_encoder(load: EmbedderLoader, *, num_workers: int | None = None, batch_size: int = 256, threads: int = 1,
+                address: str | None = None, window_rows: int = WINDOW_ROWS) -> ShardEncoder:
+    """A `ShardEncoder` running `num_workers` Ray actors (None: one per CPU Ray reports, over `threads`), each
+    embedding with `load(threads)` (`EngineLoader`, `seaembed.models.encode.EncodeLoader`)."""
     require_ray()
-    actor_kwargs = {"model": str(model), "backend": backend, "prompt": prompt, "threads": threads}
+    actor_kwargs = {"load": load, "threads": threads}
 
     def encode(shards: Iterable[Shard]) -> Iterator[tuple[Shard, np.ndarray]]:
         started, workers = False, 0
@@ -162,7 +181,7 @@ def encode_with_ray(model: str, texts: Sequence[str], *, backend: str = "onnx", 
     """Embeddings of `texts` (rows in input order) computed by `num_workers` Ray actors, in memory."""
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
-    encoder = ray_encoder(model, backend=backend, prompt=prompt, num_workers=num_workers, batch_size=batch_size,
+    encoder = ray_encoder(EngineLoader(str(model), backend, prompt), num_workers=num_workers, batch_size=batch_size,
                           threads=threads, address=address, window_rows=len(texts))
     ((_, vectors),) = encoder(iter_shards(texts, len(texts), {}))
     return vectors

@@ -12,8 +12,9 @@ file names.
     encode_to_shards(iter_shards(texts, 1024, model_key), store, engine_encoder(engine))
     vectors = store.assemble(out / "embeddings.npy")   # memory-mapped, copied shard by shard
 
-Only one shard's texts and vectors are held at a time by the in-process encoder (`engine_encoder`); the Ray encoder
-(`seaembed.engine.ray_encode.ray_encoder`) holds one window of shards.
+Only one shard's texts and vectors are held at a time by the in-process encoders (`embedder_encoder`,
+`engine_encoder`); the Ray encoder (`seaembed.engine.ray_encode.ray_encoder`) holds one window of shards.
+`seaembed.engine.staging` puts the pieces together for a stream of texts (`seaembed index`, `seaembed encode`).
 """
 
 from __future__ import annotations
@@ -55,12 +56,18 @@ class Shard:
 
 #: takes the shards to encode (lazily: pull one when ready for it), yields each with its vectors, in any order
 ShardEncoder = Callable[[Iterable[Shard]], Iterator[tuple[Shard, np.ndarray]]]
+#: texts -> their (n, dim) float32 vectors, rows in input order
+TextEmbedder = Callable[[list[str]], np.ndarray]
 
 
-def model_key(model_weights: str, backend: str, prompt: str | None) -> dict[str, Any]:
+def model_key(model_weights: str, backend: str, prompt: str | None, *, dtype: str | None = None) -> dict[str, Any]:
     """What, besides the texts, decides the vectors: the weights' fingerprint, the backend family (`torch`,
-    `onnx`, ...: an export's format is in its weights' fingerprint) and the prompt."""
-    return {"version": VERSION, "model_weights": model_weights, "backend": backend.split("-")[0], "prompt": prompt}
+    `onnx`, ...: an export's format is in its weights' fingerprint), the prompt and a compute dtype other than
+    float32 (left out for float32, so keys written before it was recorded stay valid)."""
+    key = {"version": VERSION, "model_weights": model_weights, "backend": backend.split("-")[0], "prompt": prompt}
+    if dtype not in (None, "float32", "fp32"):
+        key["dtype"] = dtype
+    return key
 
 
 def shard_key(texts: Sequence[str], key: Mapping[str, Any]) -> str:
@@ -187,15 +194,19 @@ class ShardStore:
         return np.load(path, mmap_mode="r")
 
 
-def engine_encoder(engine: Any, prompt: str | None = "passage") -> ShardEncoder:
-    """The in-process encoder: each shard through `engine.embed_sync` (a `seaembed.engine.batching.Engine`)."""
+def embedder_encoder(embed: TextEmbedder) -> ShardEncoder:
+    """The in-process encoder: each shard's texts through `embed`, one shard at a time."""
 
     def encode(shards: Iterable[Shard]) -> Iterator[tuple[Shard, np.ndarray]]:
         for shard in shards:
-            vectors, _ = engine.embed_sync(shard.texts, prompt)
-            yield shard, vectors
+            yield shard, embed(shard.texts)
 
     return encode
+
+
+def engine_encoder(engine: Any, prompt: str | None = "passage") -> ShardEncoder:
+    """`embedder_encoder` over `engine.embed_sync` (a `seaembed.engine.batching.Engine`)."""
+    return embedder_encoder(lambda texts: engine.embed_sync(texts, prompt)[0])
 
 
 def encode_to_shards(shards: Iterable[Shard], store: ShardStore, encoder: ShardEncoder, *,

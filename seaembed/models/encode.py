@@ -10,8 +10,10 @@ faster and halves the memory: both ran ~2.2-2.5x faster than fp32 on an idle 2-c
 from __future__ import annotations
 
 import contextlib
+import functools
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -94,3 +96,30 @@ def encode(
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     np.divide(out, np.maximum(norms, 1e-12), out=out)
     return out
+
+
+@dataclass(frozen=True)
+class EncodeLoader:
+    """`encode` with one model and its settings, the model loaded when called: what `seaembed encode` embeds with,
+    in process or in each Ray actor (it is picklable; `seaembed.engine.ray_encode` calls it with the actor's
+    thread count)."""
+
+    model: str
+    prompt: str | None = None
+    batch_size: int = 32
+    dtype: str = "float32"
+
+    def __call__(self, threads: int | None = None) -> Callable[[Sequence[str]], np.ndarray]:
+        """Load the model (with `threads` intra-op threads when given); returns `texts -> encode(model, texts)`."""
+        from seaembed.models.sources import load_model
+
+        if threads:
+            import torch
+
+            torch.set_num_threads(int(threads))
+        model = load_model(self.model, dtype=self.dtype)
+        return functools.partial(_encode_with, model, self.prompt, self.batch_size)
+
+
+def _encode_with(model: Any, prompt: str | None, batch_size: int, texts: Sequence[str]) -> np.ndarray:
+    return encode(model, texts, prompt=prompt, batch_size=batch_size)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import typer
 
+from seaembed.engine.ray_cli import RAY, RAY_ADDRESS, RAY_WORKERS, ray_options
+
 
 def index_command(
     model: str = typer.Option(..., "--model", "-m", help="Model source, or a `seaembed export` directory."),
@@ -34,12 +36,9 @@ def index_command(
                              "--collection at --url)."),
     url: str | None = typer.Option(None, "--url", help="Qdrant: http(s)://HOST:PORT, :memory: or path:DIR (local)."),
     collection: str | None = typer.Option(None, "--collection", help="Qdrant collection to (re)create."),
-    ray: bool = typer.Option(False, "--ray", help="Encode the catalog with Ray Data actors (pip install "
-                             "'ray[data]'): a local Ray unless --ray-address or RAY_ADDRESS names a cluster."),
-    ray_workers: int | None = typer.Option(None, "--ray-workers", min=1, help="Ray actors, one model each "
-                                           "(default: one per CPU Ray reports)."),
-    ray_address: str | None = typer.Option(None, "--ray-address", help="Ray cluster to join (auto, "
-                                           "ray://HOST:10001; default: RAY_ADDRESS, else a local Ray)."),
+    ray: bool = RAY,
+    ray_workers: int | None = RAY_WORKERS,
+    ray_address: str | None = RAY_ADDRESS,
 ) -> None:
     """Embed a catalog (resumable) and build a dense + BM25 search index."""
     from seaembed.engine.export_meta import resolve_backend
@@ -51,18 +50,11 @@ def index_command(
         raise ConfigError(f"--fusion must be one of {', '.join(FUSIONS)}, got '{fusion}'")
     if sink not in ("local", "qdrant") or (sink == "qdrant" and not (url and collection)):
         raise ConfigError("--sink must be local or qdrant; qdrant needs --url and --collection")
-    if (ray_workers or ray_address) and not ray:
-        raise ConfigError("--ray-workers and --ray-address go with --ray")
-    ray_options = None
-    if ray:
-        from seaembed.engine.ray_encode import RayOptions, require_ray
-
-        require_ray()  # before anything is read or loaded
-        ray_options = RayOptions(workers=ray_workers, address=ray_address)
+    ray_opts = ray_options(ray, ray_workers, ray_address)  # before anything is read or loaded
     fields = [f.strip() for f in text_fields.split(",") if f.strip()]
     path = build_index(model, catalog, out, backend=resolve_backend(model, backend), text_fields=fields,
                        id_field=id_field, kind=kind, chunk_size=chunk_size, default_lang=default_lang,
-                       detect_lang=detect_lang, fusion=fusion, alpha=alpha, tune_on=tune_on or (), ray=ray_options)
+                       detect_lang=detect_lang, fusion=fusion, alpha=alpha, tune_on=tune_on or (), ray=ray_opts)
     if tune_on:
         import json
 

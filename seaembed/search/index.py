@@ -24,7 +24,7 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from seaembed.atomic import atomic_dir, atomic_path, check_writable, write_json
 from seaembed.engine import shards
 from seaembed.engine.batching import Engine
 from seaembed.engine.ray_encode import RayOptions
-from seaembed.engine.shards import ShardStats, ShardStore
+from seaembed.engine.staging import TEXTS, embed_to_shards, read_texts, staging, write_text_line
 from seaembed.errors import ConfigError
 from seaembed.search.catalog import iter_catalog
 from seaembed.search.fusion import DEFAULT_FUSION, resolve_alpha
@@ -40,52 +40,23 @@ from seaembed.search.search_index import SearchIndex, bm25_retriever
 
 log = logging.getLogger(__name__)
 INDEX_VERSION = 1
-TEXTS, METADATA, SHARDS = "texts.jsonl", "metadata.jsonl", "shards"
+METADATA = "metadata.jsonl"
 
 
 def stage_catalog(catalog_path: Path, work: Path, *, text_fields: list[str], id_field: str = "id",
                   default_lang: str | None = None, detect_lang: bool = False) -> int:
-    """Stream the catalog once (validating every row) into `work/texts.jsonl` (one JSON string a line) and
+    """Stream the catalog once (validating every row) into `work/texts.jsonl` (`seaembed.engine.staging`) and
     `work/metadata.jsonl`, both atomically; returns the number of rows. A bad catalog leaves no new `work`."""
-    created = not work.exists()
-    work.mkdir(parents=True, exist_ok=True)
     n = 0
-    try:
-        with atomic_path(work / TEXTS) as t_tmp, atomic_path(work / METADATA) as m_tmp, \
-                open(t_tmp, "w", encoding="utf-8") as t_out, open(m_tmp, "w", encoding="utf-8") as m_out:
-            for chunk in iter_catalog(catalog_path, text_fields=text_fields, id_field=id_field,
-                                      default_lang=default_lang, detect_lang=detect_lang):
-                for item_id, text, meta in zip(chunk.ids, chunk.texts, chunk.meta, strict=True):
-                    t_out.write(json.dumps(text) + "\n")  # ASCII escapes: a lone surrogate survives the trip
-                    m_out.write(json.dumps({**meta, "id": item_id}, ensure_ascii=False) + "\n")
-                n += len(chunk.ids)
-    except BaseException:
-        if created:
-            shutil.rmtree(work, ignore_errors=True)
-        raise
+    with staging(work), atomic_path(work / TEXTS) as t_tmp, atomic_path(work / METADATA) as m_tmp, \
+            open(t_tmp, "w", encoding="utf-8") as t_out, open(m_tmp, "w", encoding="utf-8") as m_out:
+        for chunk in iter_catalog(catalog_path, text_fields=text_fields, id_field=id_field,
+                                  default_lang=default_lang, detect_lang=detect_lang):
+            for item_id, text, meta in zip(chunk.ids, chunk.texts, chunk.meta, strict=True):
+                write_text_line(t_out, text)
+                m_out.write(json.dumps({**meta, "id": item_id}, ensure_ascii=False) + "\n")
+            n += len(chunk.ids)
     return n
-
-
-def read_texts(work: Path) -> Iterator[str]:
-    """The staged texts, streamed."""
-    with open(work / TEXTS, encoding="utf-8") as f:
-        for line in f:
-            yield json.loads(line)
-
-
-def embed_to_shards(encoder: Any, work: Path, n: int, key: dict, *, chunk_size: int = 1024,
-                    show_progress: bool = True) -> tuple[ShardStore, ShardStats]:
-    """Embed the staged texts into `work/shards/` with `encoder` (a `ShardEncoder`), skipping shards a previous
-    run finished; returns the complete store and what was encoded or kept."""
-    from seaembed.progress import tqdm
-
-    store = ShardStore(work / SHARDS)
-    with tqdm(total=n, desc="embedding catalog", unit="item", disable=not show_progress) as bar:
-        stats = shards.encode_to_shards(shards.iter_shards(read_texts(work), chunk_size, key), store, encoder,
-                                        key=key, on_rows=bar.update)
-    log.info("%s: %d shards encoded (%d rows), %d kept from an earlier run", work, stats.encoded,
-             stats.rows_encoded, stats.skipped)
-    return store, stats
 
 
 def build_bm25(texts: list[str], out: Path) -> None:
@@ -144,11 +115,12 @@ def build_index(model: str, catalog_path: str | Path, out: str | Path, *, engine
         if ray is None:
             encoder = shards.engine_encoder(engine)
         else:
-            from seaembed.engine.ray_encode import ray_encoder
+            from seaembed.engine.ray_encode import EngineLoader, ray_encoder
 
-            encoder = ray_encoder(str(model), backend=backend, num_workers=ray.workers, address=ray.address,
-                                  batch_size=ray.batch_size, window_rows=ray.window_rows)
-        store, stats = embed_to_shards(encoder, work, n, key, chunk_size=chunk_size, show_progress=show_progress)
+            encoder = ray_encoder(EngineLoader(str(model), backend, "passage"), num_workers=ray.workers,
+                                  address=ray.address, batch_size=ray.batch_size, window_rows=ray.window_rows)
+        store, stats = embed_to_shards(encoder, work, n, key, chunk_size=chunk_size, show_progress=show_progress,
+                                       desc="embedding catalog")
         tuning = None
         if tasks:
             from seaembed.search.tune_fusion import tune_fusion
@@ -181,4 +153,4 @@ def build_index(model: str, catalog_path: str | Path, out: str | Path, *, engine
     return out
 
 
-__all__ = ["SearchIndex", "build_index", "embed_to_shards", "stage_catalog"]
+__all__ = ["SearchIndex", "build_index", "stage_catalog"]

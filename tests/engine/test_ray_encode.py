@@ -62,3 +62,39 @@ def test_index_with_ray_resumes_in_process_shards_and_matches_in_process_vectors
     assert info["encoding"] == {"with": "ray", "shard_rows": 4, "shards": 4, "shards_encoded": 2, "shards_kept": 2}
     got = np.load(out / "embeddings.npy")
     np.testing.assert_allclose(got, inner.embed_ids(inner.tokenize(texts, "passage")), atol=1e-4)
+
+
+@pytest.mark.timeout(180)
+def test_encode_with_ray_resumes_in_process_shards_and_matches_in_process_vectors(tiny_model_dir, tiny_model,
+                                                                                   tmp_path, monkeypatch,
+                                                                                   seaembed_cli):
+    """`seaembed encode --ray`: the same shards as in process (it finishes what an interrupted in-process run
+    left, encoding only the rest) and the same vectors, row for row."""
+    import seaembed.models.encode as encode_module
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    texts = [f"{t} {'x ' * i}{i}" for i, t in enumerate(TITLES * 2)]  # 14 texts: shards 0-3, 4-7, 8-11, 12-13
+    src, out = tmp_path / "in.txt", tmp_path / "vec.npy"
+    src.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    args = ("encode", "--model", str(tiny_model_dir), "--input", str(src), "--output", str(out), "--prompt",
+            "passage", "--chunk-size", "4", "--no-progress")
+    real, calls = encode_module.encode, []
+
+    def failing(model, batch, **kw):  # the third shard's call fails: shards 0 and 1 are written in process
+        calls.append(len(batch))
+        if len(calls) == 3:
+            raise RuntimeError("simulated interruption")
+        return real(model, batch, **kw)
+
+    monkeypatch.setattr(encode_module, "encode", failing)
+    with pytest.raises(RuntimeError, match="simulated interruption"):
+        seaembed_cli(*args)
+    monkeypatch.setattr(encode_module, "encode", real)
+    assert not ray.is_initialized() and not out.exists()
+
+    code, stdout, err = seaembed_cli(*args, "--ray", "--ray-workers", "2")
+    assert code == 0, err
+    assert "14 x 32 embeddings" in stdout and "4 shards: 2 encoded, 2 kept from an earlier run, with Ray" in stdout
+    assert not ray.is_initialized()  # the Ray it started is shut down
+    assert not (tmp_path / "vec.npy.partial").exists()
+    np.testing.assert_allclose(np.load(out), real(tiny_model, texts, prompt="passage"), atol=1e-5)
