@@ -1,9 +1,10 @@
 """The relevance stages of `seaembed run` (#17, config section `relevance:`): `relevance-train` trains the QC / QI
 cross-encoder after `train`; `relevance-eval`, once the final model exists, scores it on the relevance task's report
 half (each group's threshold chosen on the select half) beside the bi-encoder cosine of the final model (and of the
-base) and the all-positive floor, and writes `relevance/results.json` and `relevance/report.md`.
+base) and the all-positive floor, and writes `relevance/results.json` and `relevance/report.md`; `relevance-export`, when the
+run exports onnx-int8, writes the cross-encoder's int8 export with its parity to `export/reranker-onnx-int8`.
 
-Each returns the stage's function, settings and inputs for `StageRunner.run`, so both resume by content like the
+Each `*_stage` returns the stage's function, settings and inputs for `StageRunner.run`, so they resume by content like the
 other stages: new pairs or settings retrain the cross-encoder, and a new final model re-scores without retraining.
 """
 
@@ -140,6 +141,28 @@ def eval_stage(task_dir: str, cross_encoder: str, bi_encoders: dict[str, str], o
     settings = {"task": task_dir, "split_seed": seed, "bi_encoders": sorted(bi_encoders), "half": "report"}
     inputs = {"cross_encoder": cross_encoder, "task": task_dir, **{f"bi-{k}": v for k, v in bi_encoders.items()}}
     return fn, settings, inputs
+
+
+def export_stage(cross_encoder: str, out: Path, fmt: str = "onnx-int8") -> Stage:
+    """The `relevance-export` stage: the cross-encoder's ONNX export (`export.cross_encoder`, int8 per-channel by
+    default) with its parity against the torch model, written to `out/export/reranker-FMT`."""
+    from seaembed.export.cross_encoder import DEFAULT_INT8_VARIANT
+
+    int8 = fmt == "onnx-int8"
+    variant = DEFAULT_INT8_VARIANT if int8 else None
+
+    def fn() -> StageResult:
+        import json
+
+        from seaembed.export.cross_encoder import PARITY_FILE, export_cross_encoder
+
+        target = export_cross_encoder(cross_encoder, out / "export" / f"reranker-{fmt}", int8=int8,
+                                      int8_variant=variant or DEFAULT_INT8_VARIANT)
+        parity = json.loads((target / PARITY_FILE).read_text(encoding="utf-8"))
+        keep = ("pairs", "max_abs_diff", "mean_abs_diff", "pearson", "spearman", "queries", "order_kept")
+        return StageResult({"relevance_export": str(target)}, {"parity": {k: parity[k] for k in keep}})
+
+    return fn, {"format": fmt, "int8_variant": variant}, {"cross_encoder": cross_encoder}
 
 
 def relevance_halves(task_dir: str | Path, *, seed: int = 0) -> tuple[list[Any], list[Any]]:

@@ -1,6 +1,6 @@
 """`run_pipeline`: data build -> train -> merge (weight search) -> eval -> export -> index, resumable by stage; with
-`relevance.enabled`, the relevance cross-encoder is trained after `train` and scored after `eval`
-(seaembed/pipeline/relevance.py).
+`relevance.enabled`, the relevance cross-encoder is trained after `train`, scored after `eval` and, when the run
+exports onnx-int8, exported to int8 after the exports (seaembed/pipeline/relevance.py).
 
 Each stage is a plain call into its module; the `StageRunner` skips a stage whose settings and inputs are
 unchanged since it last finished, so an interrupted run picks up where it stopped. `DIR/run.json` (the manifest)
@@ -17,6 +17,7 @@ from seaembed.atomic import write_json
 from seaembed.config import validate
 from seaembed.engine.export_meta import parity_problem
 from seaembed.errors import ConfigError
+from seaembed.export.cross_encoder import parity_problem as reranker_parity_problem
 from seaembed.pipeline.config import RunConfig
 from seaembed.runner import StageResult, StageRunner
 
@@ -130,8 +131,11 @@ def serve_command(cfg: RunConfig, manifest: dict[str, Any]) -> str:
     parts = ["seaembed serve", "--model", str(model or manifest["final_model"])]
     if manifest.get("index"):
         parts += ["--index", manifest["index"]]
-    if manifest.get("relevance_model"):
-        parts += ["--reranker", manifest["relevance_model"]]
+    if manifest.get("relevance_model"):  # the int8 export when it is faithful, as for the embedding model
+        reranker = manifest.get("relevance_export")
+        if not reranker or reranker_parity_problem(reranker):
+            reranker = manifest["relevance_model"]
+        parts += ["--reranker", reranker]
     if s.backend != "auto":
         parts += ["--backend", s.backend]
     if s.quantization:
@@ -307,6 +311,15 @@ def run_pipeline(cfg: RunConfig, base: Path, out: str | Path, *, log=print) -> d
         if problem:
             manifest["stages"][f"export-{fmt}"]["parity_problem"] = problem
             log(f"[export-{fmt}] not a drop-in for the final model: {problem}; the serve command uses the torch model")
+            write_json(out / "run.json", manifest)
+    if rel.enabled and "onnx-int8" in cfg.export.formats:  # 5b. the cross-encoder's int8 export
+        fn, settings, inputs = relevance_stages.export_stage(manifest["relevance_model"], out)
+        record("relevance-export", runner.run("relevance-export", fn, settings=settings, inputs=inputs))
+        problem = reranker_parity_problem(manifest["relevance_export"])
+        if problem:
+            manifest["stages"]["relevance-export"]["parity_problem"] = problem
+            log(f"[relevance-export] not a drop-in for the cross-encoder: {problem}; the serve command's --reranker "
+                "is the torch model")
             write_json(out / "run.json", manifest)
 
     # 6. index

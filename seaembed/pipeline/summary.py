@@ -46,7 +46,8 @@ def summarise(manifest: dict[str, Any], out: str | Path) -> str:
     out = Path(out)
     rows = [f"seaembed run finished: {out / 'run.json'}", ""]
     for key in ("train_data", "data_report", "tuned_model", "merged_model", "merge_report", "final_model",
-                "eval_report", "export_onnx_int8", "export_onnx", "index", "relevance_model", "relevance_report"):
+                "eval_report", "export_onnx_int8", "export_onnx", "index", "relevance_model", "relevance_report",
+                "relevance_export"):
         if manifest.get(key):
             rows.append(f"  {key:18s} {manifest[key]}")
     stages = manifest.get("stages") or {}

@@ -77,12 +77,12 @@ class CrossEncoderBackend(Backend):
 
 
 class OnnxCrossEncoderBackend(CrossEncoderBackend):
-    """An ONNX (fp32 / int8) export of the cross-encoder (`train.cross_encoder_export`) on onnxruntime."""
+    """An ONNX (fp32 / int8) export of the cross-encoder (`export.cross_encoder`) on onnxruntime."""
 
     name = "cross-encoder-onnx"
 
     def __init__(self, path: str | Path, *, threads: int | None = None) -> None:  # noqa: D107 - no torch model
-        from seaembed.train.cross_encoder_export import OnnxScorer
+        from seaembed.export.cross_encoder import OnnxScorer
 
         self.scorer = OnnxScorer(path, threads=threads)
         self.name = f"cross-encoder-{self.scorer.meta['format']}"
@@ -97,31 +97,20 @@ class OnnxCrossEncoderBackend(CrossEncoderBackend):
 
 def reranker_format(path: str | Path) -> str:
     """`onnx` for an export of the cross-encoder (`cross_encoder.json`), `torch` for a saved cross-encoder (an HF
-    `...ForSequenceClassification` config); anything else is a `ConfigError` naming the path. A bi-encoder directory
-    would otherwise load with a new random head and serve meaningless scores."""
-    import json
-
+    `...ForSequenceClassification` config); anything else is a `ConfigError` naming the path
+    (`export.cross_encoder.cross_encoder_format`, which `seaembed export` uses too). A bi-encoder directory would
+    otherwise load with a new random head and serve meaningless scores."""
     from seaembed.errors import ConfigError
-    from seaembed.train.cross_encoder_export import META
+    from seaembed.export.cross_encoder import cross_encoder_format
 
     path = Path(path)
     if not path.is_dir():
         raise ConfigError(f"--reranker {path}: no such directory")
-    if (path / META).is_file():
-        return "onnx"
-    def read(name: str) -> dict:
-        try:
-            data = json.loads((path / name).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
-
-    archs = read("config.json").get("architectures") or []
-    st_type = read("config_sentence_transformers.json").get("model_type")
-    if st_type not in (None, "CrossEncoder") or not any(str(a).endswith("ForSequenceClassification") for a in archs):
+    fmt = cross_encoder_format(path)
+    if fmt is None:
         raise ConfigError(f"--reranker {path}: not a relevance cross-encoder (a `seaembed train` kind: cross-encoder "
                           "directory, or its ONNX export with cross_encoder.json)")
-    return "torch"
+    return fmt
 
 
 def load_reranker(path: str | Path, *, threads: int | None = None) -> CrossEncoderBackend:

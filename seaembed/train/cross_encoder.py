@@ -139,6 +139,24 @@ def train_cross_encoder(pairs: Sequence[RelevancePair], config: CrossEncoderConf
     return out_dir
 
 
+def is_saved_cross_encoder(path: str | Path) -> bool:
+    """Whether `path` is a saved cross-encoder (an HF `...ForSequenceClassification` config, and no
+    sentence-transformers model type other than CrossEncoder). A bi-encoder directory is not: loaded as a
+    CrossEncoder it would get a new random head and give meaningless scores."""
+    import json
+
+    def read(name: str) -> dict:
+        try:
+            data = json.loads((Path(path) / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    archs = read("config.json").get("architectures") or []
+    st_type = read("config_sentence_transformers.json").get("model_type")
+    return st_type in (None, "CrossEncoder") and any(str(a).endswith("ForSequenceClassification") for a in archs)
+
+
 def load_cross_encoder(path: str | Path):
     """A saved relevance cross-encoder (scores in [0, 1]: sigmoid of the logit)."""
     from sentence_transformers.cross_encoder import CrossEncoder

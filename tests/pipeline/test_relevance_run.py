@@ -152,3 +152,56 @@ def test_relevance_without_pairs_or_with_a_missing_file_fails_before_any_stage(t
     with pytest.raises(ConfigError, match="relevance.files"):  # a CSV's kind is a pair kind, not the data section's
         load_run_config(path, overrides={"relevance": {"files": [{"path": "qc.csv", "kind": "category"}]}})
     assert not (tmp_path / "a" / "stages" / "data.json").exists()
+
+
+@pytest.mark.slow
+def test_run_exports_the_cross_encoder_to_int8_and_serves_the_export_when_faithful(tmp_path, tiny_model_dir,
+                                                                                   monkeypatch):
+    """With onnx-int8 among the run's exports, `relevance-export` writes the cross-encoder's int8 export; the serve
+    command passes it to --reranker while its parity passes, else the torch dir, saying why; a rerun skips it."""
+    import seaembed.export.cross_encoder as ce_export
+    from seaembed.export.cross_encoder import OnnxScorer, parity_pairs
+    from seaembed.pipeline.summary import summarise
+    from seaembed.serve.rerank import load_reranker
+    from seaembed.train.cross_encoder import load_cross_encoder
+
+    _write_inputs(tmp_path)
+    # enough training for the scores to spread (a near-constant model's int8 export does not keep its order)
+    path = _config(tmp_path, tiny_model_dir, max_steps=200, learning_rate=1e-3, freeze_embeddings=False)
+    cfg, base = load_run_config(path, overrides={"export": {"formats": ["onnx-int8"]}})
+    out = tmp_path / "run"
+    logs: list[str] = []
+    manifest = run_pipeline(cfg, base, out, log=logs.append)
+
+    assert list(manifest["stages"]) == ["data", "train", "relevance-train", "eval", "relevance-eval",
+                                        "export-onnx-int8", "relevance-export"]
+    export_dir = out / "export" / "reranker-onnx-int8"
+    assert manifest["relevance_export"] == str(export_dir)
+    meta = json.loads((export_dir / "cross_encoder.json").read_text(encoding="utf-8"))
+    assert meta["format"] == "onnx-int8" and meta["source"] == manifest["relevance_model"]
+    assert (export_dir / "model.onnx").is_file() and (export_dir / "parity.json").is_file()
+    # the recorded parity is real: the int8 scores of the bundled pairs correlate with the torch model's
+    pairs = parity_pairs()
+    ref = load_cross_encoder(manifest["relevance_model"]).predict(pairs, show_progress_bar=False)
+    got = OnnxScorer(export_dir).score(pairs)
+    pearson = float(np.corrcoef(ref, got)[0, 1])
+    stage = manifest["stages"]["relevance-export"]
+    assert np.std(ref) > 1e-3 and pearson > 0.99  # an untrained one: std ~1e-5, Pearson ~0.5
+    assert stage["parity"]["pearson"] == pytest.approx(pearson, abs=1e-6) == meta["parity"]["pearson"]
+    assert "parity_problem" not in stage
+    assert manifest["serve_command"].endswith(f"--reranker {export_dir}")
+    assert load_reranker(export_dir).name == "cross-encoder-onnx-int8"
+    assert f"relevance_export   {export_dir}" in summarise(manifest, out)
+
+    again = run_pipeline(cfg, base, out, log=logs.append)
+    assert all(st["skipped"] for st in again["stages"].values()) and again["serve_command"] == manifest["serve_command"]
+
+    # a stricter parity bar: nothing reruns, the torch cross-encoder is served and the log says why in one line
+    monkeypatch.setattr(ce_export, "PARITY_MIN_PEARSON", 1.01)
+    logs.clear()
+    strict = run_pipeline(cfg, base, out, log=logs.append)
+    assert all(st["skipped"] for st in strict["stages"].values())
+    assert strict["serve_command"].endswith(f"--reranker {manifest['relevance_model']}")
+    why = [line for line in logs if line.startswith("[relevance-export] not a drop-in")]
+    assert len(why) == 1 and "needs >= 1.01" in why[0] and "--reranker is the torch model" in why[0]
+    assert strict["stages"]["relevance-export"]["parity_problem"] in why[0]

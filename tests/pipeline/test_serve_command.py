@@ -32,3 +32,21 @@ def test_an_export_that_misses_parity_is_not_the_default(tmp_path) -> None:
     assert serve_command(RunConfig(), manifest) == "seaembed serve --model /r/merged --index /r/index"
     forced = RunConfig.model_validate({"serve": {"use_export": "onnx-int8"}})
     assert f"--model {export}" in serve_command(forced, manifest)  # asked for by name: the user's choice
+
+
+def test_the_reranker_is_the_int8_export_only_while_its_parity_passes(tmp_path) -> None:
+    import json
+
+    export = tmp_path / "reranker-onnx-int8"
+    export.mkdir()
+    manifest = {**MANIFEST, "relevance_model": "/r/relevance/cross-encoder", "relevance_export": str(export)}
+    torch_cmd = "seaembed serve --model /r/export/onnx-int8 --index /r/index --reranker /r/relevance/cross-encoder"
+    assert serve_command(RunConfig(), manifest) == torch_cmd  # no parity report: not trusted
+    (export / "parity.json").write_text(json.dumps({"pearson": 0.998, "max_abs_diff": 0.02}))
+    assert serve_command(RunConfig(), manifest).endswith(f"--reranker {export}")
+    (export / "parity.json").write_text(json.dumps({"pearson": 0.93, "max_abs_diff": 0.02}))
+    assert serve_command(RunConfig(), manifest) == torch_cmd
+    (export / "parity.json").write_text(json.dumps({"pearson": 0.998, "max_abs_diff": 0.2}))
+    assert serve_command(RunConfig(), manifest) == torch_cmd
+    no_export = {k: v for k, v in manifest.items() if k != "relevance_export"}
+    assert serve_command(RunConfig(), no_export) == torch_cmd

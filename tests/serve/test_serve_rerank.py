@@ -152,8 +152,8 @@ def test_search_with_rerank_reorders_the_top_by_the_cross_encoder(live, cross_en
 
 
 def test_onnx_int8_export_keeps_scores_and_serves(tiny_model_dir, cross_encoder, tmp_path):
+    from seaembed.export.cross_encoder import export_cross_encoder
     from seaembed.serve.rerank import OnnxCrossEncoderBackend, load_reranker
-    from seaembed.train.cross_encoder_export import export_cross_encoder
 
     saved = tmp_path / "ce"
     cross_encoder.save(str(saved))
@@ -161,7 +161,8 @@ def test_onnx_int8_export_keeps_scores_and_serves(tiny_model_dir, cross_encoder,
     int8 = export_cross_encoder(saved, tmp_path / "int8", int8=True)
     p32 = json.loads((fp32 / "parity.json").read_text())
     p8 = json.loads((int8 / "parity.json").read_text())
-    assert p32["max_abs_diff"] < 1e-4 and p32["order_kept"] == p32["queries"]
+    # (not order_kept: this random head's scores are ~1e-4 apart, so fp32 rounding flips near-ties)
+    assert p32["max_abs_diff"] < 1e-4 and p32["pearson"] > 0.999
     assert p8["max_abs_diff"] < 0.05  # int8 weights: close, not equal
     backend = load_reranker(int8)
     assert isinstance(backend, OnnxCrossEncoderBackend) and backend.name == "cross-encoder-onnx-int8"
