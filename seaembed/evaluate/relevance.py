@@ -63,21 +63,30 @@ def bootstrap_ci(scores: np.ndarray, labels: Sequence[int], threshold: float, *,
     return float(lo), float(hi)
 
 
-def format_table(systems: Mapping[str, dict[str, Any]]) -> str:
-    """A markdown table: one row per system, QC / QI F1 (AP), their mean, and the all-positive floor."""
-    lines = ["| system | QC F1 | QC AP | QI F1 | QI AP | mean F1 | TC F1 |", "|---|---|---|---|---|---|---|"]
+def table_rows(systems: Mapping[str, dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the relevance table: one row per system, QC / QI F1 (AP), their mean and TC F1 (x100,
+    one decimal; `-` where a group is missing), then the all-positive floor."""
+    header = ["system", "QC F1", "QC AP", "QI F1", "QI AP", "mean F1", "TC F1"]
+    rows = []
     floor = None
     for name, m in systems.items():
         g = m["groups"]
         cell = lambda k, f, g=g: f"{100 * g[k][f]:.1f}" if k in g else "-"  # noqa: E731
-        lines.append(f"| {name} | {cell('QC', 'f1')} | {cell('QC', 'ap')} | {cell('QI', 'f1')} | {cell('QI', 'ap')} "
-                     f"| {100 * m.get('mean_f1', float('nan')):.1f} | {cell('TC', 'f1')} |")
+        rows.append([name, cell("QC", "f1"), cell("QC", "ap"), cell("QI", "f1"), cell("QI", "ap"),
+                     f"{100 * m.get('mean_f1', float('nan')):.1f}", cell("TC", "f1")])
         floor = floor or g
     if floor:
         cell = lambda k: f"{100 * floor[k]['f1_floor']:.1f}" if k in floor else "-"  # noqa: E731
-        lines.append(f"| all-positive floor | {cell('QC')} | - | {cell('QI')} | - | "
-                     f"{100 * (floor['QC']['f1_floor'] + floor['QI']['f1_floor']) / 2:.1f} | {cell('TC')} |")
-    return "\n".join(lines)
+        rows.append(["all-positive floor", cell("QC"), "-", cell("QI"), "-",
+                     f"{100 * (floor['QC']['f1_floor'] + floor['QI']['f1_floor']) / 2:.1f}", cell("TC")])
+    return header, rows
+
+
+def format_table(systems: Mapping[str, dict[str, Any]]) -> str:
+    """A markdown table: one row per system, QC / QI F1 (AP), their mean, and the all-positive floor."""
+    header, rows = table_rows(systems)
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
 
 def format_per_lang(systems: Mapping[str, dict[str, Any]]) -> str:

@@ -78,6 +78,15 @@ def pair_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     return ["task", "lang", "system", "F1", "all-positive floor F1", "AP", "note"], rows
 
 
+def relevance_note(rel: dict[str, Any]) -> str:
+    """What the relevance table (`results["relevance"]`, added by `seaembed run`'s relevance-eval) measures."""
+    rows = rel.get("rows") or {}
+    return (f"Positive-class F1 and AP (x100) of the relevance cross-encoder beside the bi-encoder cosine on the report "
+            f"half of {rel.get('task', '?')} ({rows.get('report', '?')} pairs); each group's threshold chosen on the "
+            f"select half ({rows.get('select', '?')} pairs), split seed {rel.get('split_seed', 0)}. QC: query-category, "
+            "QI: query-item, TC: title-category; mean F1 = (QC + QI) / 2; the floor labels every pair relevant.")
+
+
 def _md_table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
@@ -105,6 +114,12 @@ def render_markdown(results: dict[str, Any]) -> str:
         parts += ["## Pair classification: F1 beside its floor and AP", "",
                   "Floor = the F1 of predicting every pair relevant, 2p/(1+p) for a positive rate p; AP (average "
                   "precision) needs no threshold.", "", _md_table(header, rows), ""]
+    rel = results.get("relevance")
+    if rel:
+        from seaembed.evaluate.relevance import table_rows
+
+        parts += [f"## Relevance: cross-encoder vs bi-encoder cosine ({rel.get('task', '?')})", "",
+                  relevance_note(rel), "", _md_table(*table_rows(rel["systems"])), ""]
     parts += ["## All metrics of the model", ""]
     for task, entry in results["tasks"].items():
         metrics = {k: v for k, v in entry["metrics"].items()
@@ -191,6 +206,14 @@ def render_html(results: dict[str, Any]) -> str:
         parts += ["<h2>Pair classification: F1 beside its floor and AP</h2>",
                   "<p class='note'>Floor = the F1 of predicting every pair relevant, 2p/(1+p) for a positive rate p; "
                   "AP (average precision) needs no threshold.</p>", _html_table(header, rows, first_score_col=len(header))]
+    rel = results.get("relevance")
+    if rel:
+        from seaembed.evaluate.relevance import table_rows
+
+        header, rows = table_rows(rel["systems"])
+        parts += [f"<h2>Relevance: cross-encoder vs bi-encoder cosine ({esc(str(rel.get('task', '?')))})</h2>",
+                  f"<p class='note'>{esc(relevance_note(rel))}</p>",
+                  _html_table(header, rows, first_score_col=len(header))]
     skipped = [(n, t, e["skipped"]) for n, s in systems(results) for t, e in s["tasks"].items() if e.get("skipped")]
     if skipped:
         parts.append("<h2>Skipped</h2><ul>" + "".join(f"<li>{esc(n)} on {esc(t)}: {esc(w)}</li>"

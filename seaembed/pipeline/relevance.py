@@ -1,11 +1,13 @@
 """The relevance stages of `seaembed run` (#17, config section `relevance:`): `relevance-train` trains the QC / QI
 cross-encoder after `train`; `relevance-eval`, once the final model exists, scores it on the relevance task's report
 half (each group's threshold chosen on the select half) beside the bi-encoder cosine of the final model (and of the
-base) and the all-positive floor, and writes `relevance/results.json` and `relevance/report.md`; `relevance-export`, when the
-run exports onnx-int8, writes the cross-encoder's int8 export with its parity to `export/reranker-onnx-int8`.
+base) and the all-positive floor, and writes `relevance/results.json` and `relevance/results.md` (the run then adds
+the table to the eval report, `add_to_eval_report`); `relevance-export`, when the run exports onnx-int8, writes the
+cross-encoder's int8 export with its parity to `export/reranker-onnx-int8`.
 
-Each `*_stage` returns the stage's function, settings and inputs for `StageRunner.run`, so they resume by content like the
-other stages: new pairs or settings retrain the cross-encoder, and a new final model re-scores without retraining.
+Each `*_stage` returns the stage's function, settings and inputs for `StageRunner.run`, so they resume by content
+like the other stages: new pairs or settings retrain the cross-encoder, a new final model re-scores without
+retraining, and an unchanged cross-encoder is not exported again.
 """
 
 from __future__ import annotations
@@ -141,6 +143,22 @@ def eval_stage(task_dir: str, cross_encoder: str, bi_encoders: dict[str, str], o
     settings = {"task": task_dir, "split_seed": seed, "bi_encoders": sorted(bi_encoders), "half": "report"}
     inputs = {"cross_encoder": cross_encoder, "task": task_dir, **{f"bi-{k}": v for k, v in bi_encoders.items()}}
     return fn, settings, inputs
+
+
+def add_to_eval_report(eval_results: str | Path, relevance: dict[str, Any]) -> bool:
+    """Put the relevance table (`run.json`'s `relevance`) into the eval stage's results.json, results.md and
+    report.html (rewritten as one set), unless it is there already; True when they were rewritten. Called after
+    every run, so a rerun eval stage (which writes them without it) gets it back."""
+    import json
+
+    from seaembed.evaluate.run import write_results
+
+    path = Path(eval_results)
+    results = json.loads(path.read_text(encoding="utf-8"))
+    if json.dumps(results.get("relevance"), sort_keys=True) == json.dumps(relevance, sort_keys=True):
+        return False
+    write_results({**results, "relevance": relevance}, path.parent)
+    return True
 
 
 def export_stage(cross_encoder: str, out: Path, fmt: str = "onnx-int8") -> Stage:

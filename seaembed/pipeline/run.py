@@ -294,6 +294,7 @@ def run_pipeline(cfg: RunConfig, base: Path, out: str | Path, *, log=print) -> d
         record("relevance-eval", runner.run("relevance-eval", fn, settings=settings, inputs=inputs))
         results = json.loads(Path(manifest["relevance_results"]).read_text(encoding="utf-8"))
         manifest["relevance"] = {k: results[k] for k in ("task", "split_seed", "rows", "systems", "table")}
+        relevance_stages.add_to_eval_report(manifest["eval_results"], manifest["relevance"])  # the HTML report's table
         write_json(out / "run.json", manifest)
 
     # 5. export

@@ -50,3 +50,26 @@ def test_report_renders_in_chromium(report_dir: Path, tmp_path: Path):
     assert img.std() > 20  # not blank
     blue = (img[..., 2] > 180) & (img[..., 0] < 80)  # the model's bars (#1f6feb) were drawn
     assert blue.sum() > 500
+
+
+def test_a_run_relevance_table_is_in_the_reports(report_dir: Path):
+    """`seaembed run`'s relevance-eval adds `relevance` to the results: both reports show its table."""
+    from seaembed.evaluate.report import render_html, render_markdown
+
+    results = json.loads((report_dir / "results.json").read_text())
+    assert "Relevance:" not in render_html(results)  # nothing without it
+    group = lambda f1: {"f1": f1, "ap": 0.5, "f1_floor": 0.4, "threshold": 0.3}  # noqa: E731
+    results["relevance"] = {"task": "tiny-rel", "split_seed": 0, "rows": {"select": 10, "report": 12},
+                            "systems": {"cross-encoder": {"groups": {"QC": group(0.812), "QI": group(0.7)},
+                                                          "mean_f1": 0.756},
+                                        "bi-encoder cosine (final)": {"groups": {"QC": group(0.6), "QI": group(0.5)},
+                                                                      "mean_f1": 0.55}}}
+    html = render_html(results)
+    assert "<h2>Relevance: cross-encoder vs bi-encoder cosine (tiny-rel)</h2>" in html
+    assert "report half of tiny-rel (12 pairs)" in html and "select half (10 pairs)" in html
+    row = re.search(r"<tr><td>cross-encoder</td>(.*?)</tr>", html).group(1)
+    assert re.findall(r">([^<]+)</td>", row) == ["81.2", "50.0", "70.0", "50.0", "75.6", "-"]
+    assert "<td>all-positive floor</td>" in html
+    md = render_markdown(results)
+    assert "## Relevance: cross-encoder vs bi-encoder cosine (tiny-rel)" in md
+    assert "| cross-encoder | 81.2 | 50.0 | 70.0 | 50.0 | 75.6 | - |" in md

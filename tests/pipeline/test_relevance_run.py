@@ -123,6 +123,13 @@ def test_run_trains_and_reports_the_relevance_model_then_resumes(tmp_path, tiny_
     md = Path(manifest["relevance_report"]).read_text(encoding="utf-8")
     assert rel["table"] in md and "threshold chosen on the select half" in md
     assert json.loads(Path(manifest["relevance_results"]).read_text(encoding="utf-8"))["systems"] == rel["systems"]
+    # the eval stage's HTML report (and results.json / .md) carries the relevance table too
+    evaluated = json.loads(Path(manifest["eval_results"]).read_text(encoding="utf-8"))
+    assert evaluated["relevance"] == rel and "tiny-relevance:report" in evaluated["tasks"]
+    html = Path(manifest["eval_report"]).read_text(encoding="utf-8")
+    ce_row = rel["table"].splitlines()[2].strip("| ").split(" | ")  # the cross-encoder's markdown row
+    assert "<h2>Relevance: cross-encoder vs bi-encoder cosine (tiny-relevance)</h2>" in html
+    assert "<tr>" + "".join(f"<td>{c}</td>" for c in ce_row) + "</tr>" in html
     text = summarise(manifest, out)
     assert "Relevance (tiny-relevance;" in text and "  | cross-encoder |" in text
     assert manifest["serve_command"].endswith(f"--reranker {model_dir}")
@@ -135,6 +142,8 @@ def test_run_trains_and_reports_the_relevance_model_then_resumes(tmp_path, tiny_
     cfg3, _ = load_run_config(_config(tmp_path, tiny_model_dir, max_steps=4))
     third = run_pipeline(cfg3, base, out, log=logs.append)
     assert [s for s, st in third["stages"].items() if not st["skipped"]] == ["relevance-train", "relevance-eval"]
+    # the skipped eval stage's report now shows the new table
+    assert json.loads(Path(third["eval_results"]).read_text(encoding="utf-8"))["relevance"] == third["relevance"]
 
 
 def test_relevance_without_pairs_or_with_a_missing_file_fails_before_any_stage(tmp_path, tiny_model_dir):
