@@ -1,7 +1,7 @@
 """The recipe benchmark (#14 item 4): the seaembed default recipe against the base model, a plain
 sentence-transformers baseline, and one ablation per component, all on the same data build, base and budget.
 
-    PYTHONPATH=$PWD .venv/bin/python experiments/recipe.py [--steps 8] [--seeds 3] [--tag default]
+    PYTHONPATH=$PWD .venv/bin/python experiments/recipe.py [--steps 60] [--seeds 3] [--arms a_base,b_st_mnrl,c_default,...]
     PYTHONPATH=$PWD .venv/bin/python experiments/recipe.py --steps 2 --seeds 1 --tag smoke     # smoke mode
 
 Arms (same base = the run's base_model, same budget = steps x batch_size, same data build per variant):
@@ -280,7 +280,8 @@ def paired_ci(arm: list[list[float]], ref: list[list[float]]) -> tuple[float, fl
 
 def main() -> None:  # noqa: C901 - one linear experiment script
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--steps", type=int, default=8, help="training steps per arm (budget = steps x batch size)")
+    ap.add_argument("--steps", type=int, default=60, help="training steps per arm (budget = steps x batch size; "
+                    "60 = the quick profile's budget)")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--arms", default=",".join(ARMS), help="comma-separated subset of the arms")
     ap.add_argument("--domain-tasks", default="domain", help="comma-separated task dirs or bundled group names")
