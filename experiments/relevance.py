@@ -7,7 +7,8 @@ pairs either random (another top-level category) or semantic hard negatives (the
 another top-level category). Optionally out-of-fold self-validation: k folds, each scored by a model trained on the
 others; pairs whose out-of-fold score contradicts their label by more than `--sv-margin` are dropped.
 
-Evaluation: the task's test rows split by seaembed.evaluate.halves.split_task (seed 0) into select / report; each
+Evaluation: the task's test rows split into select / report by seaembed.pipeline.relevance.relevance_halves
+(evaluate.halves.split_task, seed 0: the halves `seaembed run`'s relevance-eval uses); each
 group's (QC, QI, TC) threshold is chosen on select, F1 reported on report, with the all-positive floor and AP.
 
     flock /tmp/seaembed-heavy.lock env OMP_NUM_THREADS=2 python experiments/relevance.py --steps 150 --seeds 0 \
@@ -26,10 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from seaembed.evaluate.halves import split_task
 from seaembed.evaluate.metrics.pair_classification import at_threshold, best_threshold
 from seaembed.evaluate.relevance import GROUPS, bootstrap_ci, format_per_lang, format_table, relevance_metrics
-from seaembed.evaluate.tasks import load_task
+from seaembed.pipeline.relevance import relevance_halves
 from seaembed.samples import sample_path
 from seaembed.train.cross_encoder import (
     CrossEncoderConfig,
@@ -45,16 +45,6 @@ TASK = sample_path("tasks/product-query-relevance")
 
 def _jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
-
-
-def halves():
-    """(select pairs, report pairs) of the task's test rows, by split_task."""
-    task = load_task(TASK)
-    rows = read_relevance_jsonl(TASK / "test.jsonl")
-    assert len(rows) == len(task.test)
-    index = {id(r): i for i, r in enumerate(task.test)}
-    sel, rep = split_task(task, seed=0)
-    return [rows[index[id(r)]] for r in sel.test], [rows[index[id(r)]] for r in rep.test]
 
 
 def bi_encoder_scorer():
@@ -109,7 +99,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="experiments/results/relevance.md")
     a = ap.parse_args(argv)
     started = time.time()
-    select, report = halves()
+    select, report = relevance_halves(TASK, seed=0)
     pair_scores, matrix = bi_encoder_scorer()
     catalog, queries = _jsonl(sample_path("catalog.jsonl")), _jsonl(sample_path("queries.jsonl"))
 
