@@ -96,7 +96,8 @@ def build_variant(data_raw: dict, variant: str, work: Path, base_model: str, log
                                                  work_dir=work / "data" / f"sources-{_digest(sorted(exclude))}")
         log(f"leave-one-source-out: without {', '.join(exclude)}: dropped {dropped['dropped']}")
     cfg = validate(DataConfig, raw, source=f"recipe data variant {variant}")
-    digest = _digest([cfg.model_dump(mode="json"), sorted(exclude)])
+    # without an exclusion the key is the config's alone (the key earlier results were cached under)
+    digest = _digest([cfg.model_dump(mode="json"), sorted(exclude)] if exclude else cfg.model_dump(mode="json"))
     target = work / "data" / f"{variant}-{digest}"
     out = target / "train.jsonl"
     if not out.is_file():
