@@ -5,6 +5,7 @@ Light imports only here; the work happens in `index.py` (and `tune_fusion.py` fo
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
@@ -32,6 +33,9 @@ def index_command(
     tune_on: list[Path] | None = typer.Option(None, "--tune-on", help="A BEIR-layout retrieval task to choose "
                                               "--fusion's alpha on with this model (repeatable; 0 to 1 in steps "
                                               "of 0.05, best mean nDCG@10; writes fusion_tuning.json)."),
+    recall_target: float = typer.Option(0.97, "--recall-target", help="HNSW/IVF-PQ: search with the smallest "
+                                        "efSearch/nprobe whose recall@10 against exact search reaches this on 500 "
+                                        "indexed rows (in (0, 1]; measured at build time, stored in index.json)."),
     sink: str = typer.Option("local", "--sink", help="local (the index directory only) or qdrant (also copy it to "
                              "--collection at --url)."),
     url: str | None = typer.Option(None, "--url", help="Qdrant: http(s)://HOST:PORT, :memory: or path:DIR (local)."),
@@ -43,6 +47,7 @@ def index_command(
     """Embed a catalog (resumable) and build a dense + BM25 search index."""
     from seaembed.engine.export_meta import resolve_backend
     from seaembed.errors import ConfigError
+    from seaembed.search.calibrate import check_target
     from seaembed.search.fusion import FUSIONS
     from seaembed.search.index import build_index
 
@@ -51,17 +56,22 @@ def index_command(
     if sink not in ("local", "qdrant") or (sink == "qdrant" and not (url and collection)):
         raise ConfigError("--sink must be local or qdrant; qdrant needs --url and --collection")
     ray_opts = ray_options(ray, ray_workers, ray_address)  # before anything is read or loaded
+    check_target(recall_target)
     fields = [f.strip() for f in text_fields.split(",") if f.strip()]
     path = build_index(model, catalog, out, backend=resolve_backend(model, backend), text_fields=fields,
                        id_field=id_field, kind=kind, chunk_size=chunk_size, default_lang=default_lang,
-                       detect_lang=detect_lang, fusion=fusion, alpha=alpha, tune_on=tune_on or (), ray=ray_opts)
+                       detect_lang=detect_lang, fusion=fusion, alpha=alpha, tune_on=tune_on or (), ray=ray_opts,
+                       recall_target=recall_target)
     if tune_on:
-        import json
-
         from seaembed.search.tune_fusion import FusionTuning
 
         tuning = FusionTuning.from_dict(json.loads((path / "fusion_tuning.json").read_text(encoding="utf-8")))
         typer.echo(f"fusion tuned: {tuning.describe()}")
+    info = json.loads((path / "index.json").read_text(encoding="utf-8"))
+    if info.get("dense_search"):
+        from seaembed.search.calibrate import Calibration
+
+        typer.echo(f"dense search ({info['kind']}): {Calibration(**info['dense_search']).describe()}")
     typer.echo(f"wrote {path}")
     if sink == "qdrant":
         import os

@@ -14,6 +14,9 @@ HNSW_MAX = 2_000_000  # beyond this HNSW's memory (full vectors + graph) gets he
 TRAIN_SAMPLE = 200_000  # IVF-PQ trains its coarse quantiser and codebooks on at most this many vectors
 ADD_ROWS = 65_536  # vectors added to an index per call (bounded copies out of a memory-mapped array)
 REFINE_FACTOR = 10  # IVF-PQ with exact re-ranking: candidates fetched per result wanted
+# search effort of an index.json without a calibrated one (seaembed.search.calibrate picks it at build time)
+EF_SEARCH = 128
+NPROBE = 16
 
 
 def choose_kind(n: int, requested: str = "auto") -> Kind:
@@ -64,10 +67,13 @@ def build(vectors: np.ndarray, kind: Kind, *, hnsw_m: int = 32, ef_construction:
     return index
 
 
-def search(index, query: np.ndarray, k: int, allowed: np.ndarray | None = None, *, ef_search: int = 128,
-           nprobe: int = 16, refine: np.ndarray | None = None,
+def search(index, query: np.ndarray, k: int, allowed: np.ndarray | None = None, *, ef_search: int = EF_SEARCH,
+           nprobe: int = NPROBE, refine: np.ndarray | None = None,
            refine_factor: int = REFINE_FACTOR) -> tuple[np.ndarray, np.ndarray]:
     """Top-k `(scores, ids)` of one query; `allowed` (sorted int64 ids) restricts the search via an IDSelector.
+
+    `ef_search` (HNSW, at least the number fetched) / `nprobe` (IVF): the search effort; `SearchIndex` passes the
+    one calibrated at build time (index.json `dense_search`), these defaults only for older indexes.
 
     `refine`: the index's own vectors (e.g. the memory-mapped `embeddings.npy`); the index then fetches
     `refine_factor * k` candidates and they are re-ranked by their exact cosine (the refine step IVF-PQ needs to

@@ -7,7 +7,8 @@ embed, and `metadata.jsonl`); the texts are then embedded shard by shard (`seaem
 shards. A rerun after an interruption re-encodes only the shards whose texts or model changed. The finished index
 directory is written atomically, the vectors copied into it shard by shard:
 
-    OUT/index.json        kind, size, dim, model, text fields, fusion defaults
+    OUT/index.json        kind, size, dim, model, text fields, fusion defaults, the calibrated dense search
+                          effort (`dense_search`: HNSW efSearch / IVF-PQ nprobe, seaembed.search.calibrate)
     OUT/dense.faiss       faiss index (inner product over L2-normalised vectors)
     OUT/embeddings.npy    the vectors (exact filtered search, hybrid re-scoring, IVF-PQ re-ranking)
     OUT/metadata.jsonl    one row per item: id + the catalog fields (title, category, price, lang, ...)
@@ -34,6 +35,7 @@ from seaembed.engine.batching import Engine
 from seaembed.engine.ray_encode import RayOptions
 from seaembed.engine.staging import TEXTS, embed_to_shards, read_texts, staging, write_text_line
 from seaembed.errors import ConfigError
+from seaembed.search.calibrate import DEFAULT_TARGET, calibrate, check_target
 from seaembed.search.catalog import iter_catalog
 from seaembed.search.fusion import DEFAULT_FUSION, resolve_alpha
 from seaembed.search.search_index import SearchIndex, bm25_retriever
@@ -69,7 +71,7 @@ def build_index(model: str, catalog_path: str | Path, out: str | Path, *, engine
                 kind: str = "auto", chunk_size: int = 1024, default_lang: str | None = None,
                 detect_lang: bool = False, fusion: str = DEFAULT_FUSION, alpha: float | None = None,
                 tune_on: Sequence[str | Path] = (), tune_with: Any = None, ray: RayOptions | None = None,
-                show_progress: bool = True) -> Path:
+                recall_target: float = DEFAULT_TARGET, show_progress: bool = True) -> Path:
     """Build a search index for `catalog_path` with `model` into `out`; returns `out`. `fusion`/`alpha` are the
     hybrid search defaults stored in index.json (alpha None: the method's `DEFAULT_ALPHA`).
 
@@ -79,7 +81,10 @@ def build_index(model: str, catalog_path: str | Path, out: str | Path, *, engine
     the evaluation stage's embedding cache) when given.
 
     `ray`: encode through Ray Data (`seaembed.engine.ray_encode`; `backend` is then the actors' backend), into the
-    same shards as the in-process `engine`."""
+    same shards as the in-process `engine`.
+
+    `recall_target`: an HNSW or IVF-PQ index's search effort is the smallest that reaches this recall@10 on a
+    sample of its own rows (`seaembed.search.calibrate`), stored in index.json as `dense_search`."""
     from seaembed.search import faiss_index
 
     tasks = []
@@ -92,6 +97,7 @@ def build_index(model: str, catalog_path: str | Path, out: str | Path, *, engine
             raise ConfigError("rrf has no weight to tune; use bounded, wrrf, weighted or zscore")
         tasks = load_retrieval_tasks(tune_on)
     alpha = resolve_alpha(fusion, alpha)
+    recall_target = check_target(recall_target)
 
     faiss_index.choose_kind(0, kind)  # an unknown kind fails now, not after the embedding
     catalog_path, out = Path(catalog_path), Path(out)
@@ -135,8 +141,12 @@ def build_index(model: str, catalog_path: str | Path, out: str | Path, *, engine
         import faiss
 
         vectors = store.assemble(tmp / "embeddings.npy")  # memory-mapped
-        faiss.write_index(faiss_index.build(vectors, chosen), str(tmp / "dense.faiss"))
-        del vectors
+        dense = faiss_index.build(vectors, chosen)
+        calibration = calibrate(dense, vectors, chosen, target=recall_target)
+        if calibration is not None:
+            log.info("dense search calibrated: %s", calibration.describe())
+        faiss.write_index(dense, str(tmp / "dense.faiss"))
+        del vectors, dense
         os.replace(work / METADATA, tmp / "metadata.jsonl")
         build_bm25(list(read_texts(work)), tmp / "bm25")
         write_json(tmp / "index.json", {
@@ -146,6 +156,7 @@ def build_index(model: str, catalog_path: str | Path, out: str | Path, *, engine
             "encoding": {"with": "ray" if ray is not None else "in-process", "shard_rows": chunk_size,
                          "shards": stats.shards, "shards_encoded": stats.encoded, "shards_kept": stats.skipped},
             **({"fusion_tuning": "fusion_tuning.json"} if tuning else {}),
+            **({"dense_search": calibration.to_dict()} if calibration is not None else {}),
         })
         if tuning:
             write_json(tmp / "fusion_tuning.json", tuning.to_dict())

@@ -12,6 +12,7 @@ import numpy as np
 
 from seaembed.errors import ConfigError
 from seaembed.search import faiss_index
+from seaembed.search.calibrate import search_params
 from seaembed.search.fusion import DEFAULT_FUSION, fuse, resolve_alpha
 
 Mode = Literal["dense", "bm25", "hybrid"]
@@ -113,11 +114,14 @@ class SearchIndex:
     # --- the two retrievers ------------------------------------------------------------------------------------
     def dense_search(self, query_vec: np.ndarray, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Top-k `(row, cosine)`; exact over the allowed vectors when a filter leaves few items; an IVF-PQ index's
-        candidates are re-ranked by their exact cosine (`faiss_index.search`'s refine step)."""
+        candidates are re-ranked by their exact cosine (`faiss_index.search`'s refine step). HNSW/IVF-PQ search at
+        the effort index.json's `dense_search` calibrated (on unfiltered searches: a filtered search through an
+        IDSelector is not calibrated separately)."""
         q = np.asarray(query_vec, dtype=np.float32).reshape(-1)
         refine = self.vectors if self.info.get("kind") == "ivfpq" else None  # PQ scores re-ranked exactly
+        effort = search_params(self.info)  # the efSearch / nprobe calibrated at build time (older: the defaults)
         if mask is None:
-            scores, ids = faiss_index.search(self.dense, q, k, refine=refine)
+            scores, ids = faiss_index.search(self.dense, q, k, refine=refine, **effort)
             return [(int(i), float(s)) for i, s in zip(ids, scores, strict=True)]
         allowed = np.flatnonzero(mask)
         if allowed.size == 0:
@@ -126,7 +130,7 @@ class SearchIndex:
             scores = np.asarray(self.vectors[allowed]) @ q
             top = np.argsort(-scores, kind="stable")[:k]
             return [(int(allowed[t]), float(scores[t])) for t in top]
-        scores, ids = faiss_index.search(self.dense, q, k, allowed.astype(np.int64), refine=refine)
+        scores, ids = faiss_index.search(self.dense, q, k, allowed.astype(np.int64), refine=refine, **effort)
         return [(int(i), float(s)) for i, s in zip(ids, scores, strict=True)]
 
     def bm25_scores(self, query_text: str) -> np.ndarray:

@@ -1,0 +1,118 @@
+"""Build-time calibration of the approximate dense index's search effort (HNSW efSearch, IVF-PQ nprobe).
+
+A fixed effort loses recall as the catalog grows (benchmarks/results/scale.md: HNSW at efSearch 128 had a
+recall@10 of 0.9999 at 10k, 0.877 at 100k), so after the index is built a sample of its own rows is searched at
+increasing effort and the smallest effort whose recall@10 against the exact top 10 reaches a target is kept in
+index.json (`dense_search`), where `SearchIndex` reads it.
+
+This is the idea of faiss's own auto-tuning (`faiss.ParameterSpace` / `OperatingPoints`), written as a small loop
+here because we need two things it does not do: the exact reference comes from a chunked scan of the
+memory-mapped `embeddings.npy` (`seaembed.search.exact`, no second copy of the vectors), and the search measured is
+`faiss_index.search` itself, the serving path, including the exact re-ranking of IVF-PQ's candidates.
+
+The queries are indexed rows, each one's own row dropped from both lists; real queries are not in the index, so the
+default target (0.97) leaves a margin above the 0.95 that unseen queries should keep.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from seaembed.errors import ConfigError
+from seaembed.search import faiss_index
+from seaembed.search.exact import exact_top_k
+
+log = logging.getLogger(__name__)
+DEFAULT_TARGET = 0.97
+SAMPLE = 500  # indexed rows searched as queries
+K = 10  # recall@K is what is calibrated
+EF_SEARCH_GRID = (16, 32, 64, 128, 256, 512, 1024, 2048)
+NPROBE_GRID = (1, 2, 4, 8, 16, 32, 64, 128, 256)  # capped at the index's nlist
+PARAM = {"hnsw": "ef_search", "ivfpq": "nprobe"}  # the keyword of faiss_index.search each kind's effort is
+
+
+@dataclass
+class Calibration:
+    """The effort chosen for a kind (`param` = `value`), the recall@k measured at it on `sample` indexed rows, the
+    target, whether it was met, every effort tried with its recall (`curve`), and the time it all took."""
+
+    param: str
+    value: int
+    recall: float
+    target: float
+    sample: int
+    k: int
+    met: bool
+    seconds: float
+    curve: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def describe(self) -> str:
+        missed = "" if self.met else " (target MISSED: the largest effort tried)"
+        return (f"{self.param} {self.value}: recall@{self.k} {self.recall:.4f} on {self.sample} indexed rows, "
+                f"target {self.target}{missed}, {self.seconds:.1f} s")
+
+
+def check_target(target: float) -> float:
+    """`target` if it is in (0, 1], else a ConfigError naming the option."""
+    if not isinstance(target, (int, float)) or not 0 < target <= 1:  # NaN fails both comparisons
+        raise ConfigError(f"--recall-target must be in (0, 1], got {target}")
+    return float(target)
+
+
+def search_params(info: dict[str, Any]) -> dict[str, int]:
+    """The `faiss_index.search` keywords an index.json asks for: its calibrated effort, or nothing (the fixed
+    defaults, `faiss_index.EF_SEARCH` / `NPROBE`) for an index written before calibration, or a flat one."""
+    cal = info.get("dense_search")
+    if not isinstance(cal, dict) or cal.get("param") not in PARAM.values():
+        return {}
+    return {cal["param"]: int(cal["value"])}
+
+
+def _grid(index, kind: str) -> list[int]:
+    if kind == "hnsw":
+        return list(EF_SEARCH_GRID)
+    nlist = int(index.nlist)
+    return sorted({min(p, nlist) for p in NPROBE_GRID})
+
+
+def _recall(found: np.ndarray, truth: np.ndarray, own: int, k: int) -> float:
+    got = [i for i in found.tolist() if i != own][:k]
+    want = [i for i in truth.tolist() if i != own][:k]
+    return len(set(got) & set(want)) / len(want) if want else 1.0
+
+
+def calibrate(index, vectors: np.ndarray, kind: str, *, target: float = DEFAULT_TARGET, sample: int = SAMPLE,
+              k: int = K, seed: int = 0) -> Calibration | None:
+    """The smallest effort of `kind`'s grid (HNSW efSearch 16..2048, IVF-PQ nprobe 1..256 capped at nlist) at
+    which `faiss_index.search` reaches a recall@k >= `target` on up to `sample` of `index`'s own rows (seeded), or
+    the largest effort when none does (with a one-line warning). `vectors`: the indexed vectors (may be
+    memory-mapped; IVF-PQ's candidates are re-ranked on them, as served). None for a flat index."""
+    if kind not in PARAM:
+        return None
+    target = check_target(target)
+    t0 = time.perf_counter()
+    n = int(index.ntotal)
+    rows = np.sort(np.random.default_rng(seed).choice(n, min(sample, n), replace=False))
+    qs = np.asarray(vectors[rows], dtype=np.float32)
+    _, truth = exact_top_k(vectors, qs, k + 1)  # + 1: each query's own row is dropped
+    refine = vectors if kind == "ivfpq" else None
+    param, curve, value, recall = PARAM[kind], {}, 0, 0.0
+    for value in _grid(index, kind):
+        recall = float(np.mean([_recall(faiss_index.search(index, q, k + 1, refine=refine, **{param: value})[1],
+                                        t, int(r), k) for q, t, r in zip(qs, truth, rows, strict=True)]))
+        curve[str(value)] = round(recall, 4)
+        if recall >= target:
+            break
+    cal = Calibration(param, int(value), round(recall, 4), target, len(rows), k, recall >= target,
+                      round(time.perf_counter() - t0, 2), curve)
+    if not cal.met:
+        log.warning("dense index calibration missed its target: %s", cal.describe())
+    return cal
