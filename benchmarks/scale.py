@@ -21,8 +21,10 @@ Every (stage, N) runs in its own subprocess, so its peak RSS (ru_maxrss of that 
     search   exact top 10 of 1,000 queries (a chunked scan of the memory map, no second copy), then for each
              retrieval recall@10 against it and p50/p99 at concurrency 1 and 16 (threads): flat (N <= 200k),
              HNSW (efSearch 128), IVF-PQ (nprobe 16 and 64) without and with the exact re-ranking of 10 x k
-             candidates that `seaembed index` serves (faiss_index.search(refine=...)), BM25 and hybrid (bounded)
-             over the kind `auto` picks; one index in memory at a time
+             candidates that `seaembed index` serves (faiss_index.search(refine=...)); then both at the effort
+             that `seaembed index`'s build-time calibration picks (seaembed.search.calibrate: recall@10 >= 0.97 on
+             500 indexed rows; its cost in seconds is reported, `*_cal_s`), and BM25 and hybrid (bounded) over
+             the kind `auto` picks, at its calibrated effort; one index in memory at a time
 
     flock /tmp/seaembed-heavy.lock .venv/bin/python benchmarks/scale.py --sizes 10000 100000
     flock /tmp/seaembed-heavy.lock .venv/bin/python benchmarks/scale.py --sizes 1000000
@@ -55,7 +57,6 @@ RESULTS = ROOT / "benchmarks" / "results"
 DIM = 384
 STAGES = ("gen", "mine", "hnsw", "ivfpq", "bm25", "search")
 K = 10
-TRUTH_ROWS = 32_768  # rows of the memory map scanned per step of the exact search
 
 
 def peak_rss_mib() -> float:
@@ -165,19 +166,6 @@ def _latency(fn, args: list, concurrency: int) -> dict:
     return {"p50_ms": round(float(np.percentile(ms, 50)), 2), "p99_ms": round(float(np.percentile(ms, 99)), 2)}
 
 
-def exact_top_k(vecs: np.ndarray, qs: np.ndarray, k: int = K) -> np.ndarray:
-    """Ids of the exact top `k` of each query, scanning `vecs` (memory-mapped) `TRUTH_ROWS` rows at a time."""
-    best_s = np.full((len(qs), k), -np.inf, dtype=np.float32)
-    best_i = np.full((len(qs), k), -1, dtype=np.int64)
-    for start in range(0, len(vecs), TRUTH_ROWS):
-        scores = qs @ np.asarray(vecs[start:start + TRUTH_ROWS]).T
-        s = np.concatenate([best_s, scores], axis=1)
-        i = np.concatenate([best_i, np.broadcast_to(np.arange(start, start + scores.shape[1]), scores.shape)], axis=1)
-        top = np.argpartition(-s, k - 1, axis=1)[:, :k]
-        best_s, best_i = np.take_along_axis(s, top, 1), np.take_along_axis(i, top, 1)
-    return best_i
-
-
 def _recall(found: list[np.ndarray], truth: np.ndarray) -> float:
     return round(float(np.mean([len(set(f.tolist()) & set(t.tolist())) / truth.shape[1]
                                 for f, t in zip(found, truth, strict=True)])), 4)
@@ -191,18 +179,32 @@ def _measure(res: dict, name: str, fn, qs: np.ndarray, truth: np.ndarray) -> Non
     print(json.dumps({name: res[f"dense_{name}_recall@10"]}), file=sys.stderr, flush=True)
 
 
+def _calibrated(res: dict, kind: str, index, vecs: np.ndarray):
+    """`seaembed.search.calibrate.calibrate` on `index` as `seaembed index` runs it after a build (default target,
+    500 indexed rows as queries), its result flattened into `res` as `{kind}_cal_*`."""
+    from seaembed.search.calibrate import calibrate
+
+    cal = calibrate(index, vecs, kind)
+    res.update({f"{kind}_cal_{cal.param}": cal.value, f"{kind}_cal_sample_recall": cal.recall,
+                f"{kind}_cal_target": cal.target, f"{kind}_cal_met": cal.met, f"{kind}_cal_s": cal.seconds,
+                f"{kind}_cal_curve": cal.curve})
+    print(json.dumps({f"{kind}_calibration": cal.to_dict()}), file=sys.stderr, flush=True)
+    return cal
+
+
 def search_stage(n: int, work: Path, n_queries: int = 1000) -> dict:
     import faiss
 
     from seaembed.evaluate.bm25 import BM25Retriever
     from seaembed.search import faiss_index
+    from seaembed.search.exact import exact_top_k
     from seaembed.search.search_index import SearchIndex
 
     vecs = np.load(work / "vectors.npy", mmap_mode="r")
     qs = np.load(work / "queries.npy")[:n_queries]
     src = np.load(work / "query_src.npy")[:n_queries]
     t = time.perf_counter()
-    truth = exact_top_k(vecs, qs)
+    truth = exact_top_k(vecs, qs, K)[1]
     res: dict = {"queries": len(qs), "truth_s": round(time.perf_counter() - t, 2)}
     kind = faiss_index.choose_kind(n)
     if n <= 200_000:  # exact search latency at 1M is not a serving option; it is the recall reference only
@@ -212,6 +214,9 @@ def search_stage(n: int, work: Path, n_queries: int = 1000) -> dict:
         del exact
     hnsw = faiss.read_index(str(work / "dense_hnsw.faiss"))
     _measure(res, "hnsw", lambda q: faiss_index.search(hnsw, q, K)[1], qs, truth)
+    cal = {"hnsw": _calibrated(res, "hnsw", hnsw, vecs)}
+    ef = cal["hnsw"].value
+    _measure(res, f"hnsw_cal_ef{ef}", lambda q: faiss_index.search(hnsw, q, K, ef_search=ef)[1], qs, truth)
     if kind != "hnsw":
         del hnsw
     ivfpq = faiss.read_index(str(work / "dense_ivfpq.faiss"))
@@ -221,6 +226,10 @@ def search_stage(n: int, work: Path, n_queries: int = 1000) -> dict:
                  truth)
         _measure(res, f"ivfpq_np{nprobe}_refine{faiss_index.REFINE_FACTOR}",
                  lambda q, p=nprobe: faiss_index.search(ivfpq, q, K, nprobe=p, refine=vecs)[1], qs, truth)
+    cal["ivfpq"] = _calibrated(res, "ivfpq", ivfpq, vecs)
+    p = cal["ivfpq"].value
+    _measure(res, f"ivfpq_cal_np{p}_refine{faiss_index.REFINE_FACTOR}",
+             lambda q: faiss_index.search(ivfpq, q, K, nprobe=p, refine=vecs)[1], qs, truth)
     if kind != "ivfpq":
         del ivfpq
     titles = _titles(work)
@@ -233,7 +242,9 @@ def search_stage(n: int, work: Path, n_queries: int = 1000) -> dict:
         main_dense.add(np.ascontiguousarray(vecs))
     else:
         main_dense = hnsw if kind == "hnsw" else ivfpq  # as auto picks
-    index = SearchIndex(work, {"kind": kind, "dim": DIM, "fusion": "bounded"}, main_dense, vecs, meta, bm25)
+    info = {"kind": kind, "dim": DIM, "fusion": "bounded",
+            **({"dense_search": cal[kind].to_dict()} if kind in cal else {})}  # as `seaembed index` writes it
+    index = SearchIndex(work, info, main_dense, vecs, meta, bm25)
     pairs = list(zip(qs, texts, strict=True))
     for mode in ("bm25", "hybrid"):
         for c in (1, 16):
@@ -365,6 +376,28 @@ def _bounds(results: list[dict]) -> list[str]:
     return lines + [""]
 
 
+def _calibration_table(results: list[dict]) -> list[str]:
+    """The build-time calibration of each approximate kind (`seaembed.search.calibrate`), when the search stage
+    measured it: the effort chosen, its recall on the indexed-row sample, and on the 1,000 benchmark queries."""
+    from seaembed.search.faiss_index import REFINE_FACTOR
+
+    rows = []
+    for r in results:
+        for kind, name in (("hnsw", "ef_search"), ("ivfpq", "nprobe")):
+            if r["stage"] != "search" or f"{kind}_cal_{name}" not in r:
+                continue
+            v = r[f"{kind}_cal_{name}"]
+            key = f"dense_hnsw_cal_ef{v}" if kind == "hnsw" else f"dense_ivfpq_cal_np{v}_refine{REFINE_FACTOR}"
+            rows.append(f"| {r['n']:,} | {kind} | {name} {v} | {r[f'{kind}_cal_sample_recall']} | "
+                        f"{r[f'{kind}_cal_target']} | {'yes' if r[f'{kind}_cal_met'] else 'NO'} | "
+                        f"{r[f'{kind}_cal_s']} | {r.get(f'{key}_recall@{K}', '')} |")
+    if not rows:
+        return []
+    return ["", "## Build-time calibration of the search effort (seaembed.search.calibrate)", "",
+            f"| N | kind | chosen | recall@{K} on 500 indexed rows | target | met | calibration s | "
+            f"recall@{K} on the benchmark queries |", "|---:|---|---|---:|---:|---|---:|---:|", *rows]
+
+
 def markdown(doc: dict, results_dir: Path) -> str:
     lines = ["# Scaling benchmark (benchmarks/scale.py)", "",
              f"Machine: {doc['machine']['cpus']} CPUs (shared with other jobs: load average per row), "
@@ -376,7 +409,7 @@ def markdown(doc: dict, results_dir: Path) -> str:
     for r in doc["results"]:
         detail = {k: v for k, v in r.items() if k not in ("stage", "n", "wall_s", "peak_rss_mib", "items_per_s",
                                                           "loadavg_before", "loadavg_after", "items")
-                  and not isinstance(v, dict) and "recall" not in k}
+                  and not isinstance(v, dict) and "recall" not in k and "_cal_" not in k}
         lines.append(f"| {r['stage']} | {r['n']:,} | {r['wall_s']} | {r['peak_rss_mib']} | {r['items_per_s']} | "
                      f"{json.dumps(detail) if detail else ''} | {r['loadavg_before'][0]} / {r['loadavg_after'][0]} |")
     lines += ["", f"## /search latency (ms, min(1,000, N/4) queries) and recall@{K} against exact search", "",
@@ -390,6 +423,7 @@ def markdown(doc: dict, results_dir: Path) -> str:
             c1, c16 = r[f"{key}_c1"], r[f"{key}_c16"]
             lines.append(f"| {r['n']:,} | {key} | {rec} | {c1['p50_ms']} | {c1['p99_ms']} | {c16['p50_ms']} | "
                          f"{c16['p99_ms']} |")
+    lines += _calibration_table(doc["results"])
     lines += ["", "![time and peak RSS against N](scale.png)", ""]
     lines += _bounds(doc["results"])
     ray_file = results_dir / "scale_ray.json"
