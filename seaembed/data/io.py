@@ -3,12 +3,14 @@
 `iter_records` is the one reader every stage uses. With `errors="raise"` the first bad row stops the run with an
 `InputError`; with `errors="collect"` bad rows are appended to `report.errors` (each still located and counted) and
 reading goes on, so nothing is silently lost.
+
+Every format is streamed: a line (or a batch of `PARQUET_BATCH_ROWS` Parquet rows) at a time, so memory does not
+grow with the file, and the rows before a bad one come out before it is reached.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +20,7 @@ from typing import Any, Literal
 from seaembed.errors import InputError
 
 FORMATS = ("txt", "jsonl", "csv", "tsv", "parquet")
+PARQUET_BATCH_ROWS = 1024  # rows held as Python objects at once when reading Parquet
 
 
 @dataclass
@@ -87,6 +90,59 @@ def _check_exists(path: Path) -> None:
         raise InputError(path, "is a directory, expected a file")
 
 
+def _csv_rows(path: Path, delimiter: str | None, fail: Callable[[InputError], None]) -> Iterator[tuple[int, list[str]]]:
+    """The CSV rows of `path` (header first), streamed, each with the file line it ends on (a quoted field may span
+    lines; lines of invalid UTF-8 go to `fail` and are left out). `delimiter` None: sniffed from the first line."""
+    lines = _lines(path, fail)
+    first = next(lines, None)
+    if first is None:
+        raise InputError(path, "empty file: expected a header row")
+    if delimiter is None:
+        try:
+            delimiter = csv.Sniffer().sniff(first[1], delimiters=",;\t|").delimiter
+        except csv.Error:
+            delimiter = ","
+    last = first[0]
+
+    def feed() -> Iterator[str]:
+        # csv.reader pulls a line only when the record needs it, so `last` is the line the row just read ends on
+        nonlocal last
+        yield first[1] + "\n"
+        for line, text in lines:
+            last = line
+            yield text + "\n"
+
+    reader = csv.reader(feed(), delimiter=delimiter)
+    for row in reader:
+        yield last, row
+
+
+def _parquet_rows(path: Path) -> Iterator[dict[str, Any]]:
+    """The rows of a Parquet file as dicts, read `PARQUET_BATCH_ROWS` at a time."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as e:  # pragma: no cover - pyarrow is a dependency
+        raise InputError(path, "reading Parquet needs pyarrow (pip install pyarrow)") from e
+
+    def unreadable(e: Exception) -> InputError:
+        return InputError(path, f"not a readable Parquet file ({e})")
+
+    try:
+        pfile = pq.ParquetFile(path)
+    except Exception as e:  # noqa: BLE001 - pyarrow raises many types for a corrupt file
+        raise unreadable(e) from None
+    with pfile:
+        batches = pfile.iter_batches(batch_size=PARQUET_BATCH_ROWS)
+        while True:
+            try:
+                batch = next(batches, None)
+            except Exception as e:  # noqa: BLE001 - a corrupt row group shows only when it is read
+                raise unreadable(e) from None
+            if batch is None:
+                return
+            yield from batch.to_pylist()
+
+
 def iter_records(
     path: str | Path,
     *,
@@ -137,35 +193,15 @@ def iter_records(
         report.errors.append(err)
 
     if fmt == "parquet":
-        try:
-            import pyarrow.parquet as pq
-        except ImportError as e:  # pragma: no cover - pyarrow is a dependency
-            raise InputError(path, "reading Parquet needs pyarrow (pip install pyarrow)") from e
-        try:
-            table = pq.read_table(path)
-        except Exception as e:  # noqa: BLE001 - pyarrow raises many types for a corrupt file
-            raise InputError(path, f"not a readable Parquet file ({e})") from None
-        for i, row in enumerate(table.to_pylist(), start=1):
+        for i, row in enumerate(_parquet_rows(path), start=1):
             rec = emit(i, row)
             if rec is not None:
                 yield rec
         return
 
     if fmt in ("csv", "tsv"):
-        lines = list(_lines(path, fail))
-        if not lines:
-            raise InputError(path, "empty file: expected a header row")
-        delim = delimiter or ("\t" if fmt == "tsv" else None)
-        if delim is None:
-            try:
-                delim = csv.Sniffer().sniff(lines[0][1], delimiters=",;\t|").delimiter
-            except csv.Error:
-                delim = ","
-        reader = csv.reader(io.StringIO("\n".join(text for _, text in lines) + "\n"), delimiter=delim)
         header: list[str] | None = None
-        for row in reader:
-            # the reader counts the lines it was given; map back to the file's (lines of bad UTF-8 were left out)
-            line = lines[min(reader.line_num, len(lines)) - 1][0]
+        for line, row in _csv_rows(path, delimiter or ("\t" if fmt == "tsv" else None), fail):
             if header is None:
                 header = [h.strip() for h in row]
                 continue
