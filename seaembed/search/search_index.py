@@ -60,6 +60,7 @@ class SearchIndex:
 
     def __init__(self, path: Path, info: dict, dense, vectors: np.ndarray, meta: list[dict], bm25) -> None:
         self.path, self.info, self.dense, self.vectors, self.meta, self.bm25 = path, info, dense, vectors, meta, bm25
+        self.effort = search_params(info)  # the efSearch / nprobe calibrated at build time (older: the defaults)
         self.size = len(meta)
         self._category = np.array([str(m.get("category") or "").casefold() for m in meta], dtype=object)
         self._lang = np.array([str(m.get("lang") or "").casefold() for m in meta], dtype=object)
@@ -119,9 +120,8 @@ class SearchIndex:
         IDSelector is not calibrated separately)."""
         q = np.asarray(query_vec, dtype=np.float32).reshape(-1)
         refine = self.vectors if self.info.get("kind") == "ivfpq" else None  # PQ scores re-ranked exactly
-        effort = search_params(self.info)  # the efSearch / nprobe calibrated at build time (older: the defaults)
         if mask is None:
-            scores, ids = faiss_index.search(self.dense, q, k, refine=refine, **effort)
+            scores, ids = faiss_index.search(self.dense, q, k, refine=refine, **self.effort)
             return [(int(i), float(s)) for i, s in zip(ids, scores, strict=True)]
         allowed = np.flatnonzero(mask)
         if allowed.size == 0:
@@ -130,7 +130,7 @@ class SearchIndex:
             scores = np.asarray(self.vectors[allowed]) @ q
             top = np.argsort(-scores, kind="stable")[:k]
             return [(int(allowed[t]), float(scores[t])) for t in top]
-        scores, ids = faiss_index.search(self.dense, q, k, allowed.astype(np.int64), refine=refine, **effort)
+        scores, ids = faiss_index.search(self.dense, q, k, allowed.astype(np.int64), refine=refine, **self.effort)
         return [(int(i), float(s)) for i, s in zip(ids, scores, strict=True)]
 
     def bm25_scores(self, query_text: str) -> np.ndarray:
