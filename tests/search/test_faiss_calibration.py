@@ -63,7 +63,7 @@ def test_exact_top_k_scans_in_chunks_and_matches_brute_force(vecs):
 @pytest.mark.parametrize("kind", ["hnsw", "ivfpq"])
 def test_chosen_effort_meets_the_target_on_its_sample_and_the_one_below_does_not(kind, vecs, weak_hnsw, ivfpq):
     index = weak_hnsw if kind == "hnsw" else ivfpq
-    cal = calibrate(index, vecs, kind, target=0.97, sample=300, seed=1)
+    cal = calibrate(index, vecs, kind, target=0.97, sample=300, seed=1, min_effort=0)
     assert cal.param == ("ef_search" if kind == "hnsw" else "nprobe") and cal.met and cal.sample == 300
     rows = np.sort(np.random.default_rng(1).choice(len(vecs), 300, replace=False))  # the calibration's sample
     measured = sample_recall(index, vecs, rows, **{cal.param: cal.value})
@@ -76,21 +76,31 @@ def test_chosen_effort_meets_the_target_on_its_sample_and_the_one_below_does_not
 
 
 def test_higher_target_never_gives_a_smaller_effort(vecs, weak_hnsw):
-    values = [calibrate(weak_hnsw, vecs, "hnsw", target=t, sample=200).value for t in (0.8, 0.9, 0.95, 0.97, 0.99)]
+    values = [calibrate(weak_hnsw, vecs, "hnsw", target=t, sample=200, min_effort=0).value for t in (0.8, 0.9, 0.95, 0.97, 0.99)]
     assert values == sorted(values) and len(set(values)) >= 2
 
 
 def test_nprobe_grid_is_capped_at_nlist(vecs, ivfpq):
-    cal = calibrate(ivfpq, vecs, "ivfpq", target=1.0, sample=50)
+    cal = calibrate(ivfpq, vecs, "ivfpq", target=1.0, sample=50, min_effort=0)
     assert max(int(v) for v in cal.curve) <= ivfpq.nlist
 
 
 def test_missed_target_takes_the_largest_effort_and_warns(vecs, weak_hnsw, monkeypatch, caplog):
     monkeypatch.setattr(cal_mod, "EF_SEARCH_GRID", (16, 32))
     with caplog.at_level(logging.WARNING, logger="seaembed.search.calibrate"):
-        cal = calibrate(weak_hnsw, vecs, "hnsw", target=1.0, sample=200)
+        cal = calibrate(weak_hnsw, vecs, "hnsw", target=1.0, sample=200, min_effort=0)
     assert cal.value == 32 and not cal.met and cal.recall < 1.0
     assert [r.levelno for r in caplog.records] == [logging.WARNING] and "missed" in caplog.records[0].getMessage()
+
+
+@pytest.mark.parametrize("kind", ["hnsw", "ivfpq"])
+def test_default_calibration_never_goes_below_the_old_fixed_effort(kind, vecs, weak_hnsw, ivfpq):
+    # indexed rows are easy queries: the whole grid picks less than the old default, which real queries pay for
+    index = weak_hnsw if kind == "hnsw" else ivfpq
+    fixed = faiss_index.EF_SEARCH if kind == "hnsw" else min(faiss_index.NPROBE, ivfpq.nlist)
+    assert calibrate(index, vecs, kind, target=0.9, sample=200, min_effort=0).value < fixed
+    cal = calibrate(index, vecs, kind, target=0.9, sample=200)
+    assert cal.value == fixed and min(int(v) for v in cal.curve) == fixed
 
 
 def test_flat_needs_no_calibration(vecs):
