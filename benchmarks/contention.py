@@ -15,7 +15,8 @@ Competitors (`--competitors`): `copy`, one copy of the same workload in the same
 and `busy`, one single-threaded CPU-bound Python process (any other job). The alone time is the policy's cost on
 an idle machine; the competing time is what a shared machine sees.
 
-    .venv/bin/python benchmarks/contention.py [--envs before passive spin spin10000] [--competitors copy busy]
+    .venv/bin/python benchmarks/contention.py   # the defaults are the settings of the committed results
+    .venv/bin/python benchmarks/contention.py --envs passive spin --competitors copy --workloads encode
 
 Writes benchmarks/results/contention.json and contention.md. Run it under the shared heavy lock; other work on the
 machine is not controlled: load averages are recorded beside every number.
@@ -181,9 +182,9 @@ def render(r: dict) -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--model", default="packaged:multilingual-e5-small")
-    p.add_argument("--steps", type=int, default=6)
-    p.add_argument("--batch", type=int, default=16, help="training batch (8 = the default GradCache mini-batch)")
-    p.add_argument("--envs", nargs="+", default=["before", "passive", "spin", "spin10000"])
+    p.add_argument("--steps", type=int, default=8)
+    p.add_argument("--batch", type=int, default=8, help="training batch (8 = the default GradCache mini-batch)")
+    p.add_argument("--envs", nargs="+", default=["before", "passive", "spin1000", "spin10000", "spin100000"])
     p.add_argument("--competitors", nargs="+", default=["copy", "busy"], choices=["copy", "busy"])
     p.add_argument("--texts", type=int, default=192)
     p.add_argument("--repeats", type=int, default=2)
