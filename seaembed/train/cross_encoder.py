@@ -75,10 +75,16 @@ def _base_path(base_model: str) -> str:
     return base_model
 
 
-def new_cross_encoder(base_model: str, *, max_length: int = 64, lora: dict[str, Any] | None = None):
-    """A CrossEncoder with a 1-logit head on `base_model` (packaged:..., a hub id or a local dir)."""
+def new_cross_encoder(base_model: str, *, max_length: int = 64, lora: dict[str, Any] | None = None,
+                      seed: int | None = 0):
+    """A CrossEncoder with a 1-logit head on `base_model` (packaged:..., a hub id or a local dir). The head (and
+    any LoRA adapter) is initialised from `seed`, so the same call gives the same model (None: torch's current
+    random state)."""
+    import torch
     from sentence_transformers.cross_encoder import CrossEncoder
 
+    if seed is not None:
+        torch.manual_seed(seed)
     model = CrossEncoder(_base_path(base_model), num_labels=1, max_length=max_length, device="cpu")
     if lora:
         from peft import LoraConfig, TaskType
@@ -114,7 +120,8 @@ def train_cross_encoder(pairs: Sequence[RelevancePair], config: CrossEncoderConf
     random.seed(config.seed)
     np.random.seed(config.seed)
     torch.manual_seed(config.seed)
-    model = model or new_cross_encoder(config.base_model, max_length=config.max_length, lora=config.lora)
+    model = model or new_cross_encoder(config.base_model, max_length=config.max_length, lora=config.lora,
+                                       seed=config.seed)
     if config.freeze_embeddings and not config.lora:
         from seaembed.models import freeze_word_embeddings
 

@@ -18,7 +18,8 @@ def cross_encoder(tiny_model_dir):
 
     from seaembed.train.cross_encoder import new_cross_encoder
 
-    model = new_cross_encoder(str(tiny_model_dir), max_length=48)  # a random head: distinct scores are enough
+    # a random head, seeded (it was drawn from whatever state earlier tests left): distinct scores are enough
+    model = new_cross_encoder(str(tiny_model_dir), max_length=48, seed=1)
     with torch.no_grad():  # spread the random head's scores (all ~0.5018 otherwise) so orders are told apart
         model.transformers_model.classifier.weight.mul_(300.0)
     model.eval()
