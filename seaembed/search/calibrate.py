@@ -15,7 +15,12 @@ which lie farther from the data: at N = 100k (benchmarks/results/scale.md, gener
 chose efSearch 32 at a sample recall@10 of 0.990, which gave 0.594 on the benchmark's queries, against 0.877 at
 the old fixed 128. So by default the calibration only ever *raises* the effort above the old fixed values
 (`faiss_index.EF_SEARCH` / `NPROBE`): it cannot serve worse than before, and it climbs where even indexed rows
-miss the target. A sample of real (held-out) queries would calibrate better; it is not built yet.
+miss the target.
+
+Query-like vectors calibrate better, so `calibrate` takes them when it has them (`queries`): `seaembed index`
+embeds the first words of a sample of the catalog's own titles with the model's query prompt (or the lines of a
+query file, e.g. a search log, with `--calibrate-on`), and benchmarks/scale.py uses held-out generated queries
+(never the ones it reports on). The floor stays: these queries are still samples of a guess at the real traffic.
 """
 
 from __future__ import annotations
@@ -42,8 +47,9 @@ PARAM = {"hnsw": "ef_search", "ivfpq": "nprobe"}  # the keyword of faiss_index.s
 
 @dataclass
 class Calibration:
-    """The effort chosen for a kind (`param` = `value`), the recall@k measured at it on `sample` indexed rows, the
-    target, whether it was met, every effort tried with its recall (`curve`), and the time it all took."""
+    """The effort chosen for a kind (`param` = `value`), the recall@k measured at it on `sample` queries (`on`:
+    what they were, e.g. "indexed rows" or "query-prompt title prefixes"), the target, whether it was met, every
+    effort tried with its recall (`curve`), and the time it all took."""
 
     param: str
     value: int
@@ -54,13 +60,14 @@ class Calibration:
     met: bool
     seconds: float
     curve: dict[str, float] = field(default_factory=dict)
+    on: str = "indexed rows"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def describe(self) -> str:
         missed = "" if self.met else " (target MISSED: the largest effort tried)"
-        return (f"{self.param} {self.value}: recall@{self.k} {self.recall:.4f} on {self.sample} indexed rows, "
+        return (f"{self.param} {self.value}: recall@{self.k} {self.recall:.4f} on {self.sample} {self.on}, "
                 f"target {self.target}{missed}, {self.seconds:.1f} s")
 
 
@@ -100,29 +107,42 @@ def _recall(found: np.ndarray, truth: np.ndarray, own: int, k: int) -> float:
 
 
 def calibrate(index, vectors: np.ndarray, kind: str, *, target: float = DEFAULT_TARGET, sample: int = SAMPLE,
-              k: int = K, seed: int = 0, min_effort: int | None = None) -> Calibration | None:
+              k: int = K, seed: int = 0, min_effort: int | None = None, queries: np.ndarray | None = None,
+              queries_are: str = "queries") -> Calibration | None:
     """The smallest effort of `kind`'s grid (HNSW efSearch 16..2048, IVF-PQ nprobe 1..256 capped at nlist; from
-    `min_effort` up, by default the old fixed 128 / 16, see the module's docstring) at which `faiss_index.search` reaches a recall@k >= `target` on up to `sample` of `index`'s own rows (seeded), or
-    the largest effort when none does (with a one-line warning). `vectors`: the indexed vectors (may be
-    memory-mapped; IVF-PQ's candidates are re-ranked on them, as served). None for a flat index."""
+    `min_effort` up, by default the old fixed 128 / 16, see the module's docstring) at which `faiss_index.search`
+    reaches a recall@k >= `target` on the calibration queries, or the largest effort when none does (with a
+    one-line warning).
+
+    The queries are up to `sample` rows of `queries` (L2-normalised query vectors; `queries_are` says what they
+    are, for the record) when given, else up to `sample` of `index`'s own rows (seeded), each one's own row
+    dropped from both lists. `vectors`: the indexed vectors (may be memory-mapped; IVF-PQ's candidates are
+    re-ranked on them, as served). None for a flat index."""
     if kind not in PARAM:
         return None
     target = check_target(target)
     t0 = time.perf_counter()
-    n = int(index.ntotal)
-    rows = np.sort(np.random.default_rng(seed).choice(n, min(sample, n), replace=False))
-    qs = np.asarray(vectors[rows], dtype=np.float32)
-    _, truth = exact_top_k(vectors, qs, k + 1)  # + 1: each query's own row is dropped
+    rng = np.random.default_rng(seed)
+    if queries is not None and len(queries):
+        queries = np.asarray(queries, dtype=np.float32)
+        pick = np.sort(rng.choice(len(queries), min(sample, len(queries)), replace=False))
+        qs, own, extra, on = np.asarray(queries[pick], dtype=np.float32), [-1] * len(pick), 0, queries_are
+    else:
+        n = int(index.ntotal)
+        rows = np.sort(rng.choice(n, min(sample, n), replace=False))
+        qs, own, extra, on = np.asarray(vectors[rows], dtype=np.float32), rows.tolist(), 1, "indexed rows"
+    _, truth = exact_top_k(vectors, qs, k + extra)  # + 1 for indexed rows: each query's own row is dropped
     refine = vectors if kind == "ivfpq" else None
     param, curve, value, recall = PARAM[kind], {}, 0, 0.0
     for value in _grid(index, kind, min_effort):
-        recall = float(np.mean([_recall(faiss_index.search(index, q, k + 1, refine=refine, **{param: value})[1],
-                                        t, int(r), k) for q, t, r in zip(qs, truth, rows, strict=True)]))
+        recall = float(np.mean([_recall(faiss_index.search(index, q, k + extra, refine=refine,
+                                                           **{param: value})[1], t, int(r), k)
+                                for q, t, r in zip(qs, truth, own, strict=True)]))
         curve[str(value)] = round(recall, 4)
         if recall >= target:
             break
-    cal = Calibration(param, int(value), round(recall, 4), target, len(rows), k, recall >= target,
-                      round(time.perf_counter() - t0, 2), curve)
+    cal = Calibration(param, int(value), round(recall, 4), target, len(qs), k, recall >= target,
+                      round(time.perf_counter() - t0, 2), curve, on)
     if not cal.met:
         log.warning("dense index calibration missed its target: %s", cal.describe())
     return cal

@@ -35,7 +35,11 @@ def index_command(
                                               "of 0.05, best mean nDCG@10; writes fusion_tuning.json)."),
     recall_target: float = typer.Option(0.97, "--recall-target", help="HNSW/IVF-PQ: search with the smallest "
                                         "efSearch/nprobe whose recall@10 against exact search reaches this on 500 "
-                                        "indexed rows (in (0, 1]; measured at build time, stored in index.json)."),
+                                        "query-like texts (in (0, 1]; measured at build time, stored in "
+                                        "index.json)."),
+    calibrate_on: Path | None = typer.Option(None, "--calibrate-on", help="HNSW/IVF-PQ: a text file of queries "
+                                             "(one per line, e.g. a search log) to measure --recall-target on "
+                                             "(default: the first 2-4 words of 500 catalog titles)."),
     sink: str = typer.Option("local", "--sink", help="local (the index directory only) or qdrant (also copy it to "
                              "--collection at --url)."),
     url: str | None = typer.Option(None, "--url", help="Qdrant: http(s)://HOST:PORT, :memory: or path:DIR (local)."),
@@ -61,7 +65,7 @@ def index_command(
     path = build_index(model, catalog, out, backend=resolve_backend(model, backend), text_fields=fields,
                        id_field=id_field, kind=kind, chunk_size=chunk_size, default_lang=default_lang,
                        detect_lang=detect_lang, fusion=fusion, alpha=alpha, tune_on=tune_on or (), ray=ray_opts,
-                       recall_target=recall_target)
+                       recall_target=recall_target, calibrate_on=calibrate_on)
     if tune_on:
         from seaembed.search.tune_fusion import FusionTuning
 

@@ -29,6 +29,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from seaembed.atomic import atomic_dir, atomic_path, check_writable, write_json
 from seaembed.engine import shards
 from seaembed.engine.batching import Engine
@@ -36,6 +38,7 @@ from seaembed.engine.ray_encode import RayOptions
 from seaembed.engine.staging import TEXTS, embed_to_shards, read_texts, staging, write_text_line
 from seaembed.errors import ConfigError
 from seaembed.search.calibrate import DEFAULT_TARGET, calibrate, check_target
+from seaembed.search.calibration_queries import read_query_file, title_prefix_queries
 from seaembed.search.catalog import iter_catalog
 from seaembed.search.fusion import DEFAULT_FUSION, resolve_alpha
 from seaembed.search.search_index import SearchIndex, bm25_retriever
@@ -66,12 +69,27 @@ def build_bm25(texts: list[str], out: Path) -> None:
     bm25_retriever(texts).save(out)
 
 
+def _embed_queries(engine: Engine | None, model: str, backend: str, queries: list[str]) -> np.ndarray:
+    """`queries` embedded with the query prompt, by `engine` or (Ray builds, whose actors hold the models) by an
+    in-process engine loaded for them."""
+    if engine is not None:
+        return engine.embed_sync(queries, prompt="query")[0]
+    from seaembed.engine.backends import create_backend
+
+    own = Engine(create_backend(backend, model))
+    try:
+        return own.embed_sync(queries, prompt="query")[0]
+    finally:
+        own.close()
+
+
 def build_index(model: str, catalog_path: str | Path, out: str | Path, *, engine: Engine | None = None,
                 backend: str = "torch", text_fields: list[str] | None = None, id_field: str = "id",
                 kind: str = "auto", chunk_size: int = 1024, default_lang: str | None = None,
                 detect_lang: bool = False, fusion: str = DEFAULT_FUSION, alpha: float | None = None,
                 tune_on: Sequence[str | Path] = (), tune_with: Any = None, ray: RayOptions | None = None,
-                recall_target: float = DEFAULT_TARGET, show_progress: bool = True) -> Path:
+                recall_target: float = DEFAULT_TARGET, calibrate_on: str | Path | None = None,
+                show_progress: bool = True) -> Path:
     """Build a search index for `catalog_path` with `model` into `out`; returns `out`. `fusion`/`alpha` are the
     hybrid search defaults stored in index.json (alpha None: the method's `DEFAULT_ALPHA`).
 
@@ -83,8 +101,10 @@ def build_index(model: str, catalog_path: str | Path, out: str | Path, *, engine
     `ray`: encode through Ray Data (`seaembed.engine.ray_encode`; `backend` is then the actors' backend), into the
     same shards as the in-process `engine`.
 
-    `recall_target`: an HNSW or IVF-PQ index's search effort is the smallest that reaches this recall@10 on a
-    sample of its own rows (`seaembed.search.calibrate`), stored in index.json as `dense_search`."""
+    `recall_target`: an HNSW or IVF-PQ index's search effort is the smallest that reaches this recall@10 on
+    query-like vectors (`seaembed.search.calibrate`), stored in index.json as `dense_search`: the queries of the
+    text file `calibrate_on` (one per line, e.g. from a search log), else the first words of a sample of the
+    catalog's titles (`seaembed.search.calibration_queries`), embedded with the model's query prompt."""
     from seaembed.search import faiss_index
 
     tasks = []
@@ -98,6 +118,7 @@ def build_index(model: str, catalog_path: str | Path, out: str | Path, *, engine
         tasks = load_retrieval_tasks(tune_on)
     alpha = resolve_alpha(fusion, alpha)
     recall_target = check_target(recall_target)
+    log_queries = read_query_file(calibrate_on) if calibrate_on is not None else None  # fails before the work
 
     faiss_index.choose_kind(0, kind)  # an unknown kind fails now, not after the embedding
     catalog_path, out = Path(catalog_path), Path(out)
@@ -127,6 +148,11 @@ def build_index(model: str, catalog_path: str | Path, out: str | Path, *, engine
                                   address=ray.address, batch_size=ray.batch_size, window_rows=ray.window_rows)
         store, stats = embed_to_shards(encoder, work, n, key, chunk_size=chunk_size, show_progress=show_progress,
                                        desc="embedding catalog")
+        query_vectors, queries_are = None, ""
+        if chosen in ("hnsw", "ivfpq"):
+            queries_are = "queries of " + str(calibrate_on) if log_queries else "query-prompt title prefixes"
+            queries = log_queries or title_prefix_queries(read_texts(work), n)
+            query_vectors = _embed_queries(engine, model, backend, queries) if queries else None
         tuning = None
         if tasks:
             from seaembed.search.tune_fusion import tune_fusion
@@ -142,7 +168,8 @@ def build_index(model: str, catalog_path: str | Path, out: str | Path, *, engine
 
         vectors = store.assemble(tmp / "embeddings.npy")  # memory-mapped
         dense = faiss_index.build(vectors, chosen)
-        calibration = calibrate(dense, vectors, chosen, target=recall_target)
+        calibration = calibrate(dense, vectors, chosen, target=recall_target, queries=query_vectors,
+                                queries_are=queries_are)
         if calibration is not None:
             log.info("dense search calibrated: %s", calibration.describe())
         faiss.write_index(dense, str(tmp / "dense.faiss"))

@@ -141,6 +141,7 @@ def test_index_json_records_the_calibration_and_search_uses_it(hnsw_index_dir, s
     cal = info["dense_search"]
     assert cal["param"] == "ef_search" and cal["target"] == 0.9 and cal["met"] and cal["recall"] >= 0.9
     assert cal["sample"] == info["size"] and cal["k"] == 10 and cal["value"] in cal_mod.EF_SEARCH_GRID
+    assert cal["on"] == "query-prompt title prefixes"  # query-like texts, not the indexed rows
     # the stored value, not the constant, reaches faiss (edited so it differs from both 128 and the grid)
     info["dense_search"]["value"] = 37
     (hnsw_index_dir / "index.json").write_text(json.dumps(info))

@@ -66,7 +66,8 @@ def test_other_faiss_kinds_find_the_exact_neighbour(kind):
 def test_choose_kind_by_size():
     from seaembed.search.faiss_index import choose_kind
 
-    assert choose_kind(1_000) == "flat" and choose_kind(200_000) == "hnsw" and choose_kind(5_000_000) == "ivfpq"
+    assert choose_kind(1_000) == "flat" and choose_kind(50_000) == "flat" and choose_kind(50_001) == "ivfpq"
+    assert choose_kind(200_000) == "ivfpq" and choose_kind(5_000_000) == "ivfpq"
     assert choose_kind(10, "hnsw") == "hnsw"
     with pytest.raises(ValueError):
         choose_kind(10, "lsh")
