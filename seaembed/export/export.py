@@ -82,15 +82,18 @@ def export_onnx_graph(source: str | Path, onnx_path: Path) -> dict:
     }
 
 
-def quantize_int8(fp32_path: Path, int8_path: Path, variant: str = "per-channel") -> None:
+def quantize_int8(fp32_path: Path, int8_path: Path, variant: str = "per-channel", *, tokenizer=None,
+                  calibration_texts: list[str] | None = None) -> None:
     """Dynamic quantisation: int8 weights (QInt8), activations quantised at run time (onnxruntime); `variant` names
-    one of `int8_select.VARIANTS`."""
-    from seaembed.export.int8_select import VARIANTS, quantize
+    one of `int8_select.VARIANTS` (the smoothing ones calibrate on `calibration_texts`, tokenised by
+    `tokenizer`)."""
+    from seaembed.export.int8_select import VARIANTS, _batches, quantize
 
     by_name = {v.name: v for v in VARIANTS}
     if variant not in by_name:
         raise ConfigError(f"unknown int8 variant '{variant}': use auto, auto-all or one of {', '.join(by_name)}")
-    quantize(fp32_path, int8_path, by_name[variant])
+    calibration = _batches(tokenizer, calibration_texts) if tokenizer is not None and calibration_texts else None
+    quantize(fp32_path, int8_path, by_name[variant], calibration=calibration)
 
 
 def _selection_texts(prompts: dict, n: int = 256) -> tuple[list[str], list[str]]:
@@ -143,7 +146,8 @@ def export(source: str | Path, fmt: Literal["onnx", "onnx-int8", "openvino", "op
                                                      stop_at_first_pass=first_pass)
                 meta["int8_variant"] = meta["int8_selection"]["chosen"]
             else:
-                quantize_int8(fp32, graph, int8_variant)
+                quantize_int8(fp32, graph, int8_variant, tokenizer=tokenizer,
+                              calibration_texts=_selection_texts(meta["prompts"])[0])
                 meta["int8_variant"] = int8_variant
             fp32.unlink()
         elif fmt.startswith("openvino"):

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from seaembed.engine.export_meta import PARITY_MIN_COSINE
+from seaembed.export.smooth_quant import ALPHA as SMOOTH_ALPHA
 
 MIN_COSINE = PARITY_MIN_COSINE  # gate on the mean cosine (vs the fp32 graph) over the parity texts, both prompts
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ class Variant:
     reduce_range: bool = False
     op_types: tuple[str, ...] | None = None  # None: onnxruntime's default set
     exclude: tuple[str, ...] = ()  # regexes over node names: these nodes stay fp32
+    smooth: float | None = None  # SmoothQuant migration strength alpha (seaembed.export.smooth_quant), None: off
     extra: dict = field(default_factory=dict)
 
 
@@ -57,6 +59,10 @@ VARIANTS: tuple[Variant, ...] = (
     # fidelity variants: MatMuls only (the embedding tables stay fp32), and the FFN down-projections kept fp32
     Variant("per-channel-matmul-only", op_types=("MatMul",)),
     Variant("per-channel-keep-ffn-out", exclude=FFN_OUTPUT),
+    # SmoothQuant (activation outliers moved into the weights, calibrated on the timing texts), alone and with the
+    # FFN down-projections kept fp32
+    Variant("smooth-per-channel", smooth=SMOOTH_ALPHA),
+    Variant("smooth-per-channel-keep-ffn-out", smooth=SMOOTH_ALPHA, exclude=FFN_OUTPUT),
 )
 
 
@@ -93,15 +99,27 @@ def fuse_graph(fp32_path: Path, out_path: Path, num_heads: int = 0, hidden_size:
     model.save_model_to_file(str(out_path))
 
 
-def quantize(fp32_path: Path, int8_path: Path, variant: Variant) -> None:
-    """Dynamic int8 quantisation of `fp32_path` as `variant` says (fusing first when it asks)."""
+def quantize(fp32_path: Path, int8_path: Path, variant: Variant, calibration: Sequence[dict] | None = None) -> None:
+    """Dynamic int8 quantisation of `fp32_path` as `variant` says (smoothing and/or fusing first when it asks;
+    smoothing measures its activation maxima on the tokenised `calibration` batches, which it then requires)."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     src = fp32_path
+    temporary: list[Path] = []
+    if variant.smooth is not None:
+        from seaembed.export.smooth_quant import smooth_graph
+
+        if not calibration:
+            raise ValueError(f"int8 variant {variant.name} smooths activations: it needs calibration batches")
+        src = int8_path.with_suffix(".smooth.onnx")
+        temporary.append(src)
+        smooth_graph(fp32_path, src, calibration, alpha=variant.smooth)
     if variant.fuse:
-        src = int8_path.with_suffix(".fused.onnx")
-        fuse_graph(fp32_path, src)
+        fused = int8_path.with_suffix(".fused.onnx")
+        temporary.append(fused)
+        fuse_graph(src, fused)
+        src = fused
     # onnxruntime's quant_pre_process is skipped: its symbolic shape inference fails on these dynamic-axis BERT
     # graphs ("Incomplete symbolic shape inference") and it leaves temp files in the working directory.
     root = logging.getLogger()
@@ -116,8 +134,8 @@ def quantize(fp32_path: Path, int8_path: Path, variant: Variant) -> None:
                          extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT, **variant.extra})
     finally:
         root.setLevel(level)
-        if src != fp32_path:
-            src.unlink(missing_ok=True)
+        for path in temporary:
+            path.unlink(missing_ok=True)
 
 
 def time_session(run: Callable[[], object], repeats: int = 3) -> float:
@@ -176,7 +194,7 @@ def select_int8(fp32_path: Path, int8_path: Path, tokenizer, *, timing_texts: Se
     for v in variants:
         path = work / f"{v.name}.onnx"
         try:
-            quantize(fp32_path, path, v)
+            quantize(fp32_path, path, v, calibration=timing_batches)
             session = _session(path, threads)
         except Exception as e:  # noqa: BLE001 - a variant this onnxruntime/graph cannot build is reported, not fatal
             log.warning("int8 variant %s failed: %s", v.name, e)

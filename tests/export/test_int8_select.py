@@ -54,7 +54,7 @@ def test_keep_ffn_out_leaves_the_down_projections_in_float(tmp_path: Path, onnx_
 def test_stop_at_first_pass_builds_no_more_variants(monkeypatch, tmp_path: Path) -> None:
     built: list[str] = []
 
-    def fake_quantize(src, dst, v):
+    def fake_quantize(src, dst, v, calibration=None):
         built.append(v.name)
         Path(dst).write_text(v.name)
 
@@ -83,7 +83,7 @@ def test_selection_gates_on_cosine(monkeypatch, tmp_path: Path) -> None:
     names = ("fast-bad", "slow-good")
     drift = {"fast-bad": 0.5, "slow-good": 0.0}
 
-    def fake_quantize(src, dst, v):
+    def fake_quantize(src, dst, v, calibration=None):
         Path(dst).write_text(v.name)
 
     class FakeSession:
