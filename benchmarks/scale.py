@@ -59,6 +59,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 DIM = 384
 STAGES = ("gen", "mine", "hnsw", "ivfpq", "bm25", "search")
 K = 10
+VECTORS = os.environ.get("SEAEMBED_SCALE_VECTORS", "generated")  # set by --vectors for the stage processes
 
 
 def peak_rss_mib() -> float:
@@ -111,6 +112,46 @@ def generate(n: int, work: Path, seed: int = 0) -> None:
     np.save(work / "query_src.npy", src)
 
 
+def static_vectors(work: Path, seed: int = 0) -> None:
+    """Replace the generated vectors by STATIC embeddings of the real titles: the mean of the packaged
+    multilingual-e5-small's input token embeddings over each title's tokens, minus the corpus mean direction,
+    L2-normalised (a bag-of-tokens embedding in the style of model2vec, here by hand because model2vec distils a
+    model it must download). Neighbours then follow shared words, brands and sizes as a real model's do, at the
+    real dimension, for a cost that fits 1M titles on 2 cores (a tokenizer pass, no transformer). Queries are the
+    first 2-4 words of a product's title, embedded the same way (saved to queries.txt for BM25 and hybrid)."""
+    from safetensors.numpy import load_file
+    from transformers import AutoTokenizer
+
+    from seaembed.models.packaged import ensure_packaged
+
+    model_dir = ensure_packaged()
+    tok = AutoTokenizer.from_pretrained(str(model_dir))
+    table = next(v for k, v in load_file(str(model_dir / "model.safetensors")).items()
+                 if k.endswith("word_embeddings.weight")).astype(np.float32)
+
+    def embed(texts: list[str]) -> np.ndarray:
+        ids = tok(texts, add_special_tokens=False)["input_ids"]
+        lens = np.array([max(1, len(i)) for i in ids])
+        flat = np.concatenate([np.asarray(i or [tok.unk_token_id], dtype=np.int64) for i in ids])
+        sums = np.add.reduceat(table[flat], np.r_[0, np.cumsum(lens)[:-1]], axis=0)
+        return sums / lens[:, None]
+
+    titles = _titles(work)
+    n = len(titles)
+    vecs = np.lib.format.open_memmap(work / "vectors.npy", mode="w+", dtype=np.float32, shape=(n, DIM))
+    centre = embed(titles[:20_000]).mean(axis=0)
+    for s in range(0, n, 20_000):  # chunked: one chunk of token rows in memory at a time
+        v = embed(titles[s:s + 20_000]) - centre
+        vecs[s:s + len(v)] = v / np.linalg.norm(v, axis=1, keepdims=True)
+    vecs.flush()
+    rnd = random.Random(seed + 1)
+    src = np.load(work / "query_src.npy")
+    texts = [" ".join(titles[i].split()[:rnd.randint(2, 4)]) for i in src]
+    q = np.concatenate([embed(texts[s:s + 20_000]) for s in range(0, len(texts), 20_000)]) - centre
+    np.save(work / "queries.npy", (q / np.linalg.norm(q, axis=1, keepdims=True)).astype(np.float32))
+    (work / "queries.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
+
+
 def _titles(work: Path) -> list[str]:
     return [json.loads(line)["title"] for line in (work / "catalog.jsonl").open(encoding="utf-8")]
 
@@ -123,6 +164,8 @@ def run_stage(stage: str, n: int, work: Path) -> dict:
     out: dict = {}
     if stage == "gen":
         generate(n, work)
+        if VECTORS == "static":
+            static_vectors(work)
         out["items"] = n
     elif stage == "mine":
         from seaembed.augment.hard_negatives import FLAT_MAX, search_in_chunks
@@ -192,7 +235,8 @@ def _calibrated(res: dict, kind: str, index, vecs: np.ndarray, held_out: np.ndar
 
     cal = calibrate(index, vecs, kind, queries=held_out, queries_are="held-out generated queries")
     tag = f"{kind}_cal" if held_out is None else f"{kind}_calq"
-    res.update({f"{tag}_{cal.param}": cal.value, f"{tag}_sample_recall": cal.recall, f"{tag}_target": cal.target,
+    res.update({f"{tag}_{cal.param}": cal.value, f"{tag}_refine_factor": cal.refine_factor,
+                f"{tag}_sample_recall": cal.recall, f"{tag}_target": cal.target,
                 f"{tag}_met": cal.met, f"{tag}_s": cal.seconds, f"{tag}_curve": cal.curve, f"{tag}_on": cal.on})
     print(json.dumps({f"{tag}ibration": cal.to_dict()}), file=sys.stderr, flush=True)
     return cal
@@ -239,16 +283,19 @@ def search_stage(n: int, work: Path, n_queries: int = 1000) -> dict:
                  lambda q, p=nprobe: faiss_index.search(ivfpq, q, K, nprobe=p, refine=vecs)[1], qs, truth)
     for h in (None, held_out):
         cal["ivfpq"] = _calibrated(res, "ivfpq", ivfpq, vecs, h)
-        p = cal["ivfpq"].value
-        name = f"ivfpq_cal_np{p}_refine{faiss_index.REFINE_FACTOR}"
+        p, depth = cal["ivfpq"].value, cal["ivfpq"].refine_factor
+        name = f"ivfpq_cal_np{p}_refine{depth}"
         if f"dense_{name}_recall@{K}" not in res:
-            _measure(res, name, lambda q, pp=p: faiss_index.search(ivfpq, q, K, nprobe=pp, refine=vecs)[1], qs,
-                     truth)
+            _measure(res, name, lambda q, pp=p, d=depth: faiss_index.search(ivfpq, q, K, nprobe=pp, refine=vecs,
+                                                                            refine_factor=d)[1], qs, truth)
     if kind != "ivfpq":
         del ivfpq
-    titles = _titles(work)
-    texts = [" ".join(titles[s].split()[1:4]) for s in src]  # a query text: a few words of its product's title
-    del titles
+    if (work / "queries.txt").is_file():  # static vectors: the texts the query vectors embed
+        texts = (work / "queries.txt").read_text(encoding="utf-8").splitlines()[:n_queries]
+    else:
+        titles = _titles(work)
+        texts = [" ".join(titles[s].split()[1:4]) for s in src]  # a query text: a few words of its product's title
+        del titles
     meta = [{"id": f"s{i:07d}"} for i in range(n)]
     bm25 = BM25Retriever.load(work / "bm25")
     if kind == "flat":
@@ -306,6 +353,9 @@ def main() -> None:
     ap.add_argument("--results", type=Path, default=RESULTS, help="where scale.{json,md,png} go")
     ap.add_argument("--stage", choices=STAGES, help=argparse.SUPPRESS)
     ap.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--vectors", choices=("generated", "static"), default="generated",
+                    help="generated: clustered Gaussian vectors (a hard case for ANN); static: bag-of-tokens "
+                         "embeddings of the synthetic titles from the packaged model's token table")
     ap.add_argument("--ray-model", help="measure Ray encoding texts/s with this model (an int8 export dir) instead")
     ap.add_argument("--ray-backend", default="onnx")
     ap.add_argument("--ray-texts", type=int, default=2000)
@@ -317,11 +367,11 @@ def main() -> None:
         write_json(args.results / "scale_ray.json", rows)
         return
     if args.stage:  # child: one stage, one size
-        work = args.work / str(args.n)
+        work = args.work / VECTORS / str(args.n)
         work.mkdir(parents=True, exist_ok=True)
         print(json.dumps(run_stage(args.stage, args.n, work)))
         return
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SEAEMBED_SCALE_VECTORS": args.vectors}
     threads = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     results = []
     for n in args.sizes:
@@ -332,19 +382,21 @@ def main() -> None:
             if p.returncode:
                 sys.exit(f"{stage} at {n} failed:\n{p.stderr[-3000:]}")
             r = json.loads(p.stdout.strip().splitlines()[-1])
-            r.update(loadavg_before=[round(x, 2) for x in load], loadavg_after=[round(x, 2) for x in os.getloadavg()])
+            r.update(vectors=args.vectors, loadavg_before=[round(x, 2) for x in load],
+                     loadavg_after=[round(x, 2) for x in os.getloadavg()])
             results.append(r)
             print(json.dumps(r), flush=True)
     # rows of other (stage, N) pairs are kept (sizes run one at a time), except those of a stage that no longer
     # exists (the single `faiss` stage before hnsw/ivfpq) at a size that ran now
     previous = args.results / "scale.json"
-    ran = {(r["stage"], r["n"]) for r in results}
+    ran = {(r["stage"], r["n"], r["vectors"]) for r in results}
     kept = [r for r in json.loads(previous.read_text(encoding="utf-8"))["results"]
-            if (r["stage"], r["n"]) not in ran and not (r["n"] in args.sizes and r["stage"] not in STAGES)
-            ] if previous.is_file() else []
+            if (r["stage"], r["n"], r.get("vectors", "generated")) not in ran
+            and not (r["n"] in args.sizes and r["stage"] not in STAGES)] if previous.is_file() else []
     doc = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "threads_env": threads,
-                       "faiss_omp_threads": _faiss_threads()}, "dim": DIM, "vectors": "generated",
-           "results": sorted(kept + results, key=lambda r: (r["n"], STAGES.index(r["stage"])
+                       "faiss_omp_threads": _faiss_threads()}, "dim": DIM,
+           "results": sorted(kept + results, key=lambda r: (r.get("vectors", "generated"), r["n"],
+                                                             STAGES.index(r["stage"])
                                                              if r["stage"] in STAGES else -1))}
     write_results(args.results / "scale", doc, markdown(doc, args.results))
     plot(doc, args.results)
@@ -358,7 +410,12 @@ def _faiss_threads() -> int:
 
 NOTES = [
     "## Method and caveats", "",
-    "- Vectors are generated (clustered 384-d), not the model's: recall of HNSW/IVF-PQ on real embeddings may differ.",
+    "- `generated` vectors: one centre per category and per family of 50 products plus isotropic noise in all 384 "
+    "dimensions, so a query's 10 nearest neighbours sit at nearly equal distances among its family: a hard case "
+    "for approximate search. `static` vectors: the mean of the packaged e5-small's input token embeddings over a "
+    "title (minus the corpus mean, L2-normalised); queries are 2-4 leading words of a title embedded the same way. "
+    "Their neighbourhoods follow shared words as a real model's do, but they are not the transformer's output: "
+    "recall on real embeddings may differ from both.",
     "- Each (stage, N) ran in its own process: peak RSS is that stage's own (ru_maxrss, which also counts the pages "
     "of memory-mapped files it touched). `search` holds one approximate index at a time (plus the one `auto` picks "
     "for BM25/hybrid).",
@@ -372,21 +429,27 @@ NOTES = [
 ]
 
 
+def _vec(r: dict) -> str:
+    """The vector kind a result row was measured on (rows from before `--vectors` are `generated`)."""
+    return r.get("vectors", "generated")
+
+
 def _bounds(results: list[dict]) -> list[str]:
     """Peak RSS at 1M against 4 GiB, and each stage's wall time from 100k to 1M against 12x, when both ran."""
-    by = {(r["stage"], r["n"]): r for r in results}
-    if not any(n == 1_000_000 for _, n in by):
+    by = {(r["stage"], r["n"], _vec(r)): r for r in results}
+    if not any(n == 1_000_000 for _, n, _ in by):
         return ["## Bounds at 1M", "", "N = 1,000,000 has not run: the 4 GiB peak RSS and <= 12x (100k -> 1M) "
                 "bounds are not shown.", ""]
-    lines = ["## Bounds at 1M", "", "| stage | peak RSS at 1M GiB (<= 4) | wall s 100k | wall s 1M | ratio (<= 12) |",
-             "|---|---:|---:|---:|---:|"]
-    for stage in STAGES:
-        big, small = by.get((stage, 1_000_000)), by.get((stage, 100_000))
-        if big is None:
-            continue
-        ratio = f"{big['wall_s'] / small['wall_s']:.1f}" if small and small["wall_s"] > 0 else "n/a"
-        lines.append(f"| {stage} | {big['peak_rss_mib'] / 1024:.2f} | {small['wall_s'] if small else 'n/a'} | "
-                     f"{big['wall_s']} | {ratio} |")
+    lines = ["## Bounds at 1M", "", "| vectors | stage | peak RSS at 1M GiB (<= 4) | wall s 100k | wall s 1M | "
+             "ratio (<= 12) |", "|---|---|---:|---:|---:|---:|"]
+    for vec in sorted({v for _, _, v in by}):
+        for stage in STAGES:
+            big, small = by.get((stage, 1_000_000, vec)), by.get((stage, 100_000, vec))
+            if big is None:
+                continue
+            ratio = f"{big['wall_s'] / small['wall_s']:.1f}" if small and small["wall_s"] > 0 else "n/a"
+            lines.append(f"| {vec} | {stage} | {big['peak_rss_mib'] / 1024:.2f} | "
+                         f"{small['wall_s'] if small else 'n/a'} | {big['wall_s']} | {ratio} |")
     return lines + [""]
 
 
@@ -403,42 +466,45 @@ def _calibration_table(results: list[dict]) -> list[str]:
                 if r["stage"] != "search" or f"{tag}_{name}" not in r:
                     continue
                 v = r[f"{tag}_{name}"]
-                key = f"dense_hnsw_cal_ef{v}" if kind == "hnsw" else f"dense_ivfpq_cal_np{v}_refine{REFINE_FACTOR}"
-                rows.append(f"| {r['n']:,} | {kind} | {r.get(f'{tag}_on', 'indexed rows')} | {name} {v} | "
+                depth = r.get(f"{tag}_refine_factor") or REFINE_FACTOR  # rows from before it was calibrated: 10
+                key = f"dense_hnsw_cal_ef{v}" if kind == "hnsw" else f"dense_ivfpq_cal_np{v}_refine{depth}"
+                rows.append(f"| {_vec(r)} | {r['n']:,} | {kind} | {r.get(f'{tag}_on', 'indexed rows')} | {name} {v}{f' x{depth}' if kind == 'ivfpq' else ''} | "
                             f"{r[f'{tag}_sample_recall']} | {r[f'{tag}_target']} | "
                             f"{'yes' if r[f'{tag}_met'] else 'NO'} | {r[f'{tag}_s']} | "
                             f"{r.get(f'{key}_recall@{K}', '')} |")
     if not rows:
         return []
     return ["", "## Build-time calibration of the search effort (seaembed.search.calibrate)", "",
-            f"| N | kind | calibrated on (500) | chosen | recall@{K} there | target | met | calibration s | "
-            f"recall@{K} on the 1,000 benchmark queries |", "|---:|---|---|---|---:|---:|---|---:|---:|", *rows]
+            f"| vectors | N | kind | calibrated on (500) | chosen | recall@{K} there | target | met | calibration s | "
+            f"recall@{K} on the 1,000 benchmark queries |", "|---|---:|---|---|---|---:|---:|---|---:|---:|", *rows]
 
 
 def markdown(doc: dict, results_dir: Path) -> str:
     lines = ["# Scaling benchmark (benchmarks/scale.py)", "",
              f"Machine: {doc['machine']['cpus']} CPUs (shared with other jobs: load average per row), "
              f"faiss OpenMP threads {doc['machine']['faiss_omp_threads']}, env {doc['machine']['threads_env']}. "
-             f"Vectors are generated ({doc['dim']}-d clustered, not the model): these are index-structure costs. "
+             f"Vectors ({doc['dim']}-d): `generated` are clustered Gaussians; `static` are bag-of-tokens "
+             "embeddings of the synthetic titles from the packaged model's token table (see the notes). Neither is "
+             "the transformer's output: these are index-structure costs. "
              f"Sizes measured: {', '.join(f'{n:,}' for n in sorted({r['n'] for r in doc['results']}))}.",
-             "", "| stage | N | wall s | peak RSS MiB | items/s | detail | load avg (1 min) before/after |",
-             "|---|---:|---:|---:|---:|---|---|"]
+             "", "| vectors | stage | N | wall s | peak RSS MiB | items/s | detail | load avg (1 min) before/after |",
+             "|---|---|---:|---:|---:|---:|---|---|"]
     for r in doc["results"]:
         detail = {k: v for k, v in r.items() if k not in ("stage", "n", "wall_s", "peak_rss_mib", "items_per_s",
-                                                          "loadavg_before", "loadavg_after", "items")
+                                                          "loadavg_before", "loadavg_after", "items", "vectors")
                   and not isinstance(v, dict) and "recall" not in k and "_cal" not in k}
-        lines.append(f"| {r['stage']} | {r['n']:,} | {r['wall_s']} | {r['peak_rss_mib']} | {r['items_per_s']} | "
+        lines.append(f"| {_vec(r)} | {r['stage']} | {r['n']:,} | {r['wall_s']} | {r['peak_rss_mib']} | {r['items_per_s']} | "
                      f"{json.dumps(detail) if detail else ''} | {r['loadavg_before'][0]} / {r['loadavg_after'][0]} |")
     lines += ["", f"## /search latency (ms, min(1,000, N/4) queries) and recall@{K} against exact search", "",
-              f"| N | retrieval | recall@{K} | c=1 p50 | c=1 p99 | c=16 p50 | c=16 p99 |",
-              "|---:|---|---:|---:|---:|---:|---:|"]
+              f"| vectors | N | retrieval | recall@{K} | c=1 p50 | c=1 p99 | c=16 p50 | c=16 p99 |",
+              "|---|---:|---|---:|---:|---:|---:|---:|"]
     for r in doc["results"]:
         if r["stage"] != "search":
             continue
         for key in [k[:-3] for k in r if k.endswith("_c1")]:
             rec = r.get(f"{key}_recall@{K}", "")
             c1, c16 = r[f"{key}_c1"], r[f"{key}_c16"]
-            lines.append(f"| {r['n']:,} | {key} | {rec} | {c1['p50_ms']} | {c1['p99_ms']} | {c16['p50_ms']} | "
+            lines.append(f"| {_vec(r)} | {r['n']:,} | {key} | {rec} | {c1['p50_ms']} | {c1['p99_ms']} | {c16['p50_ms']} | "
                          f"{c16['p99_ms']} |")
     lines += _calibration_table(doc["results"])
     lines += ["", "![time and peak RSS against N](scale.png)", ""]
@@ -465,11 +531,12 @@ def plot(doc: dict, results_dir: Path) -> None:
     from seaembed.atomic import atomic_path
 
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
-    for stage in dict.fromkeys(r["stage"] for r in doc["results"]):
-        rs = [r for r in doc["results"] if r["stage"] == stage]
+    for stage, vec in dict.fromkeys((r["stage"], _vec(r)) for r in doc["results"]):
+        rs = [r for r in doc["results"] if r["stage"] == stage and _vec(r) == vec]
         ns = [r["n"] for r in rs]
-        a.plot(ns, [r["wall_s"] for r in rs], "o-", label=stage)
-        b.plot(ns, [r["peak_rss_mib"] for r in rs], "o-", label=stage)
+        style = "o-" if vec == "generated" else "s--"
+        a.plot(ns, [r["wall_s"] for r in rs], style, label=f"{stage} ({vec})")
+        b.plot(ns, [r["peak_rss_mib"] for r in rs], style, label=f"{stage} ({vec})")
     for ax, title in ((a, "wall time (s)"), (b, "peak RSS (MiB)")):
         ax.set_xscale("log")
         ax.set_yscale("log")

@@ -41,7 +41,10 @@ DEFAULT_TARGET = 0.97
 SAMPLE = 500  # indexed rows searched as queries
 K = 10  # recall@K is what is calibrated
 EF_SEARCH_GRID = (16, 32, 64, 128, 256, 512, 1024, 2048)
-NPROBE_GRID = (1, 2, 4, 8, 16, 32, 64, 128, 256)  # capped at the index's nlist
+NPROBE_GRID = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)  # capped at the index's nlist
+# IVF-PQ: candidates re-ranked exactly per result wanted, tried at each nprobe (cheap next to a wider probe: 100 x 10
+# rows read from the memory map); at 1M the PQ ranking, not the probe, was what lost the neighbours
+REFINE_GRID = (faiss_index.REFINE_FACTOR, 30, 100)
 PARAM = {"hnsw": "ef_search", "ivfpq": "nprobe"}  # the keyword of faiss_index.search each kind's effort is
 
 
@@ -61,13 +64,22 @@ class Calibration:
     seconds: float
     curve: dict[str, float] = field(default_factory=dict)
     on: str = "indexed rows"
+    refine_factor: int | None = None  # IVF-PQ: the re-ranking depth chosen with the nprobe
+
+    def params(self) -> dict[str, int]:
+        """The `faiss_index.search` keywords this calibration chose."""
+        out = {self.param: int(self.value)}
+        if self.refine_factor is not None:
+            out["refine_factor"] = int(self.refine_factor)
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def describe(self) -> str:
         missed = "" if self.met else " (target MISSED: the largest effort tried)"
-        return (f"{self.param} {self.value}: recall@{self.k} {self.recall:.4f} on {self.sample} {self.on}, "
+        depth = f", refine x{self.refine_factor}" if self.refine_factor is not None else ""
+        return (f"{self.param} {self.value}{depth}: recall@{self.k} {self.recall:.4f} on {self.sample} {self.on}, "
                 f"target {self.target}{missed}, {self.seconds:.1f} s")
 
 
@@ -84,12 +96,16 @@ def search_params(info: dict[str, Any]) -> dict[str, int]:
     cal = info.get("dense_search")
     if not isinstance(cal, dict) or cal.get("param") not in PARAM.values():
         return {}
-    return {cal["param"]: int(cal["value"])}
+    out = {cal["param"]: int(cal["value"])}
+    if cal.get("refine_factor"):  # written since the re-ranking depth is calibrated too
+        out["refine_factor"] = int(cal["refine_factor"])
+    return out
 
 
-def _grid(index, kind: str, min_effort: int | None) -> list[int]:
-    """The efforts tried, in increasing order: the kind's grid (nprobe capped at nlist) from `min_effort` up
-    (None: the old fixed default, `faiss_index.EF_SEARCH` / `NPROBE`; 0: the whole grid)."""
+def _grid(index, kind: str, min_effort: int | None) -> list[tuple[int, int | None]]:
+    """The (effort, refine factor) points tried, in increasing order: the kind's grid (nprobe capped at nlist) from
+    `min_effort` up (None: the old fixed default, `faiss_index.EF_SEARCH` / `NPROBE`; 0: the whole grid); for
+    IVF-PQ each nprobe with each re-ranking depth of REFINE_GRID (HNSW: None, it has no re-ranking)."""
     if kind == "hnsw":
         grid = list(EF_SEARCH_GRID)
     else:
@@ -97,7 +113,8 @@ def _grid(index, kind: str, min_effort: int | None) -> list[int]:
     if min_effort is None:
         min_effort = faiss_index.EF_SEARCH if kind == "hnsw" else faiss_index.NPROBE
     floor = min(min_effort, grid[-1])
-    return [v for v in grid if v >= floor]
+    depths: tuple[int | None, ...] = (None,) if kind == "hnsw" else REFINE_GRID
+    return [(v, r) for v in grid if v >= floor for r in depths]
 
 
 def _recall(found: np.ndarray, truth: np.ndarray, own: int, k: int) -> float:
@@ -109,7 +126,8 @@ def _recall(found: np.ndarray, truth: np.ndarray, own: int, k: int) -> float:
 def calibrate(index, vectors: np.ndarray, kind: str, *, target: float = DEFAULT_TARGET, sample: int = SAMPLE,
               k: int = K, seed: int = 0, min_effort: int | None = None, queries: np.ndarray | None = None,
               queries_are: str = "queries") -> Calibration | None:
-    """The smallest effort of `kind`'s grid (HNSW efSearch 16..2048, IVF-PQ nprobe 1..256 capped at nlist; from
+    """The smallest effort of `kind`'s grid (HNSW efSearch 16..2048, IVF-PQ nprobe 1..1024 capped at nlist, each
+    with re-ranking depths 10, 30, 100 x k; from
     `min_effort` up, by default the old fixed 128 / 16, see the module's docstring) at which `faiss_index.search`
     reaches a recall@k >= `target` on the calibration queries, or the largest effort when none does (with a
     one-line warning).
@@ -133,16 +151,17 @@ def calibrate(index, vectors: np.ndarray, kind: str, *, target: float = DEFAULT_
         qs, own, extra, on = np.asarray(vectors[rows], dtype=np.float32), rows.tolist(), 1, "indexed rows"
     _, truth = exact_top_k(vectors, qs, k + extra)  # + 1 for indexed rows: each query's own row is dropped
     refine = vectors if kind == "ivfpq" else None
-    param, curve, value, recall = PARAM[kind], {}, 0, 0.0
-    for value in _grid(index, kind, min_effort):
-        recall = float(np.mean([_recall(faiss_index.search(index, q, k + extra, refine=refine,
-                                                           **{param: value})[1], t, int(r), k)
+    param, curve, value, depth, recall = PARAM[kind], {}, 0, None, 0.0
+    for value, depth in _grid(index, kind, min_effort):
+        kw = {param: value} if depth is None else {param: value, "refine_factor": depth}
+        recall = float(np.mean([_recall(faiss_index.search(index, q, k + extra, refine=refine, **kw)[1], t,
+                                        int(r), k)
                                 for q, t, r in zip(qs, truth, own, strict=True)]))
-        curve[str(value)] = round(recall, 4)
+        curve[str(value) if depth is None else f"{value}/x{depth}"] = round(recall, 4)
         if recall >= target:
             break
     cal = Calibration(param, int(value), round(recall, 4), target, len(qs), k, recall >= target,
-                      round(time.perf_counter() - t0, 2), curve, on)
+                      round(time.perf_counter() - t0, 2), curve, on, depth)
     if not cal.met:
         log.warning("dense index calibration missed its target: %s", cal.describe())
     return cal

@@ -53,6 +53,12 @@ def sample_recall(index, vecs: np.ndarray, rows: np.ndarray, k: int = 10, **effo
     return float(np.mean(hits))
 
 
+def point(key: str, param: str) -> dict:
+    """A calibration curve key ("64" or, for IVF-PQ, "64/x30") as `faiss_index.search` keywords."""
+    effort, _, depth = key.partition("/x")
+    return {param: int(effort), **({"refine_factor": int(depth)} if depth else {})}
+
+
 def test_exact_top_k_scans_in_chunks_and_matches_brute_force(vecs):
     scores, ids = exact_top_k(vecs, vecs[:7], 5, scan_rows=333)
     brute = vecs[:7] @ vecs.T
@@ -66,12 +72,12 @@ def test_chosen_effort_meets_the_target_on_its_sample_and_the_one_below_does_not
     cal = calibrate(index, vecs, kind, target=0.97, sample=300, seed=1, min_effort=0)
     assert cal.param == ("ef_search" if kind == "hnsw" else "nprobe") and cal.met and cal.sample == 300
     rows = np.sort(np.random.default_rng(1).choice(len(vecs), 300, replace=False))  # the calibration's sample
-    measured = sample_recall(index, vecs, rows, **{cal.param: cal.value})
+    measured = sample_recall(index, vecs, rows, **cal.params())
     assert measured >= 0.97 and measured == pytest.approx(cal.recall, abs=1e-4)
-    tried = [int(v) for v in cal.curve]
-    assert tried[-1] == cal.value and len(tried) >= 2  # the grid was climbed, not the first value taken
+    tried = [point(v, cal.param) for v in cal.curve]
+    assert tried[-1] == cal.params() and len(tried) >= 2  # the grid was climbed, not the first value taken
     below = tried[-2]
-    assert sample_recall(index, vecs, rows, **{cal.param: below}) < 0.97  # so it is the smallest that meets it
+    assert sample_recall(index, vecs, rows, **below) < 0.97  # so it is the smallest that meets it
     assert cal.seconds >= 0
 
 
@@ -82,7 +88,7 @@ def test_higher_target_never_gives_a_smaller_effort(vecs, weak_hnsw):
 
 def test_nprobe_grid_is_capped_at_nlist(vecs, ivfpq):
     cal = calibrate(ivfpq, vecs, "ivfpq", target=1.0, sample=50, min_effort=0)
-    assert max(int(v) for v in cal.curve) <= ivfpq.nlist
+    assert max(point(v, "nprobe")["nprobe"] for v in cal.curve) <= ivfpq.nlist
 
 
 def test_missed_target_takes_the_largest_effort_and_warns(vecs, weak_hnsw, monkeypatch, caplog):
@@ -100,7 +106,7 @@ def test_default_calibration_never_goes_below_the_old_fixed_effort(kind, vecs, w
     fixed = faiss_index.EF_SEARCH if kind == "hnsw" else min(faiss_index.NPROBE, ivfpq.nlist)
     assert calibrate(index, vecs, kind, target=0.9, sample=200, min_effort=0).value < fixed
     cal = calibrate(index, vecs, kind, target=0.9, sample=200)
-    assert cal.value == fixed and min(int(v) for v in cal.curve) == fixed
+    assert cal.value == fixed and min(point(v, cal.param)[cal.param] for v in cal.curve) == fixed
 
 
 def test_flat_needs_no_calibration(vecs):
@@ -177,3 +183,24 @@ def test_bad_recall_target_is_one_line_exit_2(bad, tiny_model_dir, catalog_file,
     lines = [ln for ln in err.splitlines() if not ln.startswith("warning:")]
     assert code == 2 and lines == [f"error: --recall-target must be in (0, 1], got {float(bad)}"]
     assert not out.exists() and not (tmp_path / "idx.partial").exists()
+
+
+def test_ivfpq_tries_deeper_re_ranking_at_each_nprobe_before_a_wider_probe(vecs, ivfpq):
+    cal = calibrate(ivfpq, vecs, "ivfpq", target=1.0, sample=50, min_effort=0)
+    tried = [point(v, "nprobe") for v in cal.curve]
+    first = [t for t in tried if t["nprobe"] == tried[0]["nprobe"]]
+    assert [t["refine_factor"] for t in first] == list(cal_mod.REFINE_GRID)[:len(first)]
+    assert cal.refine_factor == tried[-1]["refine_factor"] and cal.params()["refine_factor"] == cal.refine_factor
+
+
+def test_search_params_carry_the_calibrated_re_ranking_depth():
+    info = {"dense_search": {"param": "nprobe", "value": 64, "refine_factor": 30}}
+    assert cal_mod.search_params(info) == {"nprobe": 64, "refine_factor": 30}
+    assert cal_mod.search_params({"dense_search": {"param": "nprobe", "value": 8}}) == {"nprobe": 8}  # older files
+
+
+def test_deeper_re_ranking_raises_ivfpq_recall(vecs, ivfpq):
+    rows = np.arange(0, len(vecs), 40)
+    shallow = sample_recall(ivfpq, vecs, rows, nprobe=4, refine_factor=1)
+    deep = sample_recall(ivfpq, vecs, rows, nprobe=4, refine_factor=30)
+    assert deep > shallow
