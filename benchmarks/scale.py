@@ -11,7 +11,13 @@ benchmarks/serve.py).
 
 Every (stage, N) runs in its own subprocess, so its peak RSS (ru_maxrss of that process) is the stage's own:
 
-    gen      synthetic catalog + queries + vectors written to the work dir (the "data build" inputs)
+    gen      synthetic catalog + queries + vectors written to the work dir, and a search log queries.jsonl (N/4
+             rows: the first 2-4 words of every 4th product's title -> that product)
+    build    `seaembed data build` (seaembed.augment.build.build_dataset, what the CLI runs) on catalog.jsonl +
+             queries.jsonl: reading, the structured pairs (title-category, query-category, query-item), template
+             queries, length filter + dedupe. Every step that needs a model is OFF (translation, LLM queries, the
+             consistency filter, self-validation, hard-negative mining: mining is the `mine` stage); items = rows
+             written, with each build stage's seconds and peak RSS
     mine     hard-negative mining: seaembed.augment.hard_negatives.search_in_chunks, N/4 queries, k = 31
              (exact flat <= 50k, HNSW above)
     hnsw     dense index build, seaembed.search.faiss_index.build(kind="hnsw") (M 32, efConstruction 80) from the
@@ -57,7 +63,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "benchmarks" / "results"
 DIM = 384
-STAGES = ("gen", "mine", "hnsw", "ivfpq", "bm25", "search")
+STAGES = ("gen", "build", "mine", "hnsw", "ivfpq", "bm25", "search")
 K = 10
 VECTORS = os.environ.get("SEAEMBED_SCALE_VECTORS", "generated")  # set by --vectors for the stage processes
 
@@ -68,7 +74,7 @@ def peak_rss_mib() -> float:
 
 # --- the synthetic marketplace ----------------------------------------------------------------------------------
 def generate(n: int, work: Path, seed: int = 0) -> None:
-    from seaembed.atomic import write_jsonl
+    from seaembed.atomic import atomic_path, write_jsonl
 
     rows = [json.loads(line) for line in (ROOT / "seaembed/samples/catalog.jsonl").open(encoding="utf-8")]
     by_cat: dict[str, list[list[str]]] = defaultdict(list)
@@ -97,7 +103,19 @@ def generate(n: int, work: Path, seed: int = 0) -> None:
             yield {"id": f"s{i:07d}", "title": title, "category": c, "lang": src.get("lang"),
                    "price": round(median_price[c] * float(rng.lognormal(0, 0.5)), 0)}
 
-    write_jsonl(work / "catalog.jsonl", items())
+    qrnd = random.Random(seed + 1)  # its own stream: the catalog stays the one the committed results were measured on
+
+    def with_queries(f):
+        """The products, writing a search-log row for every 4th one as it passes (nothing is kept)."""
+        for i, item in enumerate(items()):
+            if i % 4 == 0:
+                words = item["title"].split()[:qrnd.randint(2, 4)]
+                f.write(json.dumps({"query": " ".join(words), "item_ids": [item["id"]], "lang": item["lang"]},
+                                   ensure_ascii=False) + "\n")
+            yield item
+
+    with atomic_path(work / "queries.jsonl") as tmp, open(tmp, "w", encoding="utf-8") as qf:
+        write_jsonl(work / "catalog.jsonl", with_queries(qf))
     vecs = np.lib.format.open_memmap(work / "vectors.npy", mode="w+", dtype=np.float32, shape=(n, DIM))
     for s in range(0, n, 65536):  # written in chunks: the generator itself stays small
         idx = np.arange(s, min(n, s + 65536))
@@ -152,6 +170,25 @@ def static_vectors(work: Path, seed: int = 0) -> None:
     (work / "queries.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
 
 
+def build_config(work: Path):
+    """The `seaembed data build` config of the `build` stage: the catalog and the search log that `gen` wrote, the
+    structured pair rules that apply to them (title-category, query-category, query-item; the generated products
+    have no description) and template queries. Every step that needs a model is off: translation, LLM queries,
+    the guide's consistency filter, self-validation and hard-negative mining (measured by the `mine` stage)."""
+    from seaembed.augment.config import DataConfig
+
+    b = work / "build"
+    return DataConfig.model_validate({
+        "sources": {"catalogs": [{"path": str(work / "catalog.jsonl")}],
+                    "query_logs": [{"path": str(work / "queries.jsonl")}]},
+        "out": str(b / "train.jsonl"), "work_dir": str(b / "work"), "report_dir": str(b / "report"),
+        "pairs": {"rules": ["title-category", "query-category", "query-item"]},
+        "translate": {"enabled": False},
+        "synthetic": {"templates": {"enabled": True, "per_product": 3}, "llm": {"enabled": False},
+                      "consistency": {"enabled": False}},
+        "self_validation": {"enabled": False}, "hard_negatives": {"enabled": False}})
+
+
 def _titles(work: Path) -> list[str]:
     return [json.loads(line)["title"] for line in (work / "catalog.jsonl").open(encoding="utf-8")]
 
@@ -167,6 +204,18 @@ def run_stage(stage: str, n: int, work: Path) -> dict:
         if VECTORS == "static":
             static_vectors(work)
         out["items"] = n
+    elif stage == "build":
+        import shutil
+
+        from seaembed.augment.build import build_dataset
+
+        shutil.rmtree(work / "build", ignore_errors=True)  # a fresh build: no stage may resume from the last run
+        res = build_dataset(build_config(work), show_progress=False, log=lambda m: None)
+        stages = res.report["stages"]
+        out.update(items=res.examples, pairs=stages["pairs"].get("examples"),
+                   synthetic=stages["synthetic"].get("examples"), dropped=res.report["dropped"]["total"],
+                   stage_s={k: v.get("seconds") for k, v in stages.items()},
+                   stage_rss_mib={k: v.get("peak_rss_mib") for k, v in stages.items()})
     elif stage == "mine":
         from seaembed.augment.hard_negatives import FLAT_MAX, search_in_chunks
 
