@@ -216,6 +216,8 @@ def run_stage(stage: str, n: int, work: Path) -> dict:
                    synthetic=stages["synthetic"].get("examples"), dropped=res.report["dropped"]["total"],
                    stage_s={k: v.get("seconds") for k, v in stages.items()},
                    stage_rss_mib={k: v.get("peak_rss_mib") for k, v in stages.items()})
+        # the build's stage runner resets the kernel's peak-RSS mark before each of its stages (ru_maxrss with it)
+        out["_rss_floor"] = max(out["stage_rss_mib"].values())
     elif stage == "mine":
         from seaembed.augment.hard_negatives import FLAT_MAX, search_in_chunks
 
@@ -240,7 +242,8 @@ def run_stage(stage: str, n: int, work: Path) -> dict:
         out["items"] = n
     elif stage == "search":
         out.update(search_stage(n, work))
-    out.update(stage=stage, n=n, wall_s=round(time.perf_counter() - t0, 2), peak_rss_mib=round(peak_rss_mib(), 1))
+    out.update(stage=stage, n=n, wall_s=round(time.perf_counter() - t0, 2),
+               peak_rss_mib=round(max(peak_rss_mib(), out.pop("_rss_floor", 0)), 1))
     out["items_per_s"] = round(out.get("items", n) / max(out["wall_s"], 1e-9), 1)
     return out
 

@@ -8,10 +8,11 @@ of the config re-runs only that stage and those after it. The final JSONL is wri
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,11 +108,12 @@ def build_dataset(cfg: DataConfig, *, base_dir: str | Path | None = None, out: s
     p = {name: work / f"{name}.jsonl" for name in STAGES}
     d = {name: work / f"{name}.drops.json" for name in STAGES}
 
-    def done(name: str, rows: list[TrainingExample] | None, drops: DropLog, **summary: Any) -> StageResult:
-        write_json(d[name], drops.to_json())
+    def done(name: str, rows: Iterable[TrainingExample] | None, drops: DropLog, **summary: Any) -> StageResult:
+        """Write a stage's rows (a list or a generator: streamed to the file either way) and then its drops (a
+        generator adds to them as it is consumed)."""
         if rows is not None:
-            write_jsonl(p[name], rows)
-            summary.setdefault("examples", len(rows))
+            summary.setdefault("examples", write_jsonl(p[name], rows))
+        write_json(d[name], drops.to_json())
         return StageResult({"rows": str(p[name]), "drops": str(d[name])}, summary)
 
     # 1. read
@@ -120,20 +122,21 @@ def build_dataset(cfg: DataConfig, *, base_dir: str | Path | None = None, out: s
 
         drops = DropLog()
         data = read_sources(cfg, base, drops)
-        write_json(p["read"], data.to_json())
+        write_jsonl(p["read"], data.iter_rows())
         return done("read", None, drops, rows_read=data.rows_read, malformed=len(drops))
 
     runner.run("read", read, settings={"sources": cfg.sources.model_dump(), "langid": cfg.langid.model_dump(),
-                                       "errors": cfg.errors},
+                                       "errors": cfg.errors, "format": SourceData.ROWS_FORMAT},
                inputs={k: str(v) for k, v in _source_paths(cfg, base).items()})
 
-    def source_data() -> SourceData:
-        return SourceData.from_json(json.loads(p["read"].read_text(encoding="utf-8")))
+    def source_data(*kinds: str) -> SourceData:
+        """The rows the read stage wrote (only those of `kinds`, when given)."""
+        return SourceData.load(p["read"], kinds or None)
 
     if cfg.max_error_rate is not None:  # checked before the (long) later stages
         from seaembed.augment.report import malformed_rate
 
-        rows_read = json.loads(p["read"].read_text(encoding="utf-8")).get("rows_read", {})
+        rows_read = SourceData.load(p["read"], ()).rows_read
         rate, bad, total = malformed_rate(_load_drops(d["read"]), rows_read)
         if rate > cfg.max_error_rate:
             raise DataBuildError(f"{bad:,} of {total:,} source rows are malformed ({100 * rate:.1f}%), above "
@@ -197,7 +200,7 @@ def build_dataset(cfg: DataConfig, *, base_dir: str | Path | None = None, out: s
 
         drops = DropLog()
         model = guide.get() if cfg.synthetic.consistency.enabled else None
-        rows = generate_synthetic(source_data().products, cfg.synthetic, drops, seed=cfg.seed, guide=model,
+        rows = generate_synthetic(source_data("products").products, cfg.synthetic, drops, seed=cfg.seed, guide=model,
                                   cache_dir=work / "cache", batch_size=bs, show_progress=show_progress)
         return done("synthetic", rows, drops)
 
@@ -206,12 +209,12 @@ def build_dataset(cfg: DataConfig, *, base_dir: str | Path | None = None, out: s
 
     # 5. filters: length + dedupe over everything built so far
     def filters() -> StageResult:
-        from seaembed.augment.filters import dedupe, length_filter
+        from seaembed.augment.filters import iter_dedupe, iter_length_filter
 
         drops = DropLog()
-        rows = _examples(p["pairs"]) + _examples(p["translate"]) + _examples(p["synthetic"])
-        rows = length_filter(rows, min_chars=cfg.pairs.min_chars, max_chars=cfg.pairs.max_chars, drops=drops)
-        return done("filter", dedupe(rows, drops=drops), drops)
+        rows = itertools.chain.from_iterable(read_examples(p[k]) for k in ("pairs", "translate", "synthetic"))
+        rows = iter_length_filter(rows, min_chars=cfg.pairs.min_chars, max_chars=cfg.pairs.max_chars, drops=drops)
+        return done("filter", iter_dedupe(rows, drops=drops), drops)  # streamed: one row in memory at a time
 
     runner.run("filter", filters, settings={"min": cfg.pairs.min_chars, "max": cfg.pairs.max_chars},
                inputs={k: p[k] for k in ("pairs", "translate", "synthetic")})
@@ -219,11 +222,11 @@ def build_dataset(cfg: DataConfig, *, base_dir: str | Path | None = None, out: s
     # 6. self-validation
     def validation() -> StageResult:
         drops = DropLog()
-        rows = _examples(p["filter"])
+        rows: Iterable[TrainingExample] = read_examples(p["filter"])  # when off: streamed through
         if cfg.self_validation.enabled:
             from seaembed.augment.self_validation import self_validate
 
-            rows = self_validate(rows, guide.get(), cfg.self_validation, drops, seed=cfg.seed, batch_size=bs,
+            rows = self_validate(list(rows), guide.get(), cfg.self_validation, drops, seed=cfg.seed, batch_size=bs,
                                  show_progress=show_progress)
         return done("self-validation", rows, drops)
 
@@ -235,12 +238,12 @@ def build_dataset(cfg: DataConfig, *, base_dir: str | Path | None = None, out: s
     stats_path = work / "hard-negatives.stats.json"
 
     def negatives() -> StageResult:
-        rows = _examples(p["self-validation"])
+        rows: Iterable[TrainingExample] = read_examples(p["self-validation"])  # when off: streamed through
         stats: dict[str, Any] = {}
         if cfg.hard_negatives.enabled:
             from seaembed.augment.hard_negatives import mine_hard_negatives
 
-            rows, mined = mine_hard_negatives(rows, guide.get(), cfg.hard_negatives, batch_size=bs,
+            rows, mined = mine_hard_negatives(list(rows), guide.get(), cfg.hard_negatives, batch_size=bs,
                                               show_progress=show_progress)
             stats = mined.to_json()
         write_json(stats_path, stats)
@@ -253,10 +256,6 @@ def build_dataset(cfg: DataConfig, *, base_dir: str | Path | None = None, out: s
                inputs={"self-validation": p["self-validation"]})
 
     # final output (atomic) + report; zero examples is an error (the report is still written, the output is not)
-    final = _examples(p["hard-negatives"])
-    if final:
-        with atomic_path(out) as tmp:
-            shutil.copyfile(p["hard-negatives"], tmp)
     drops = DropLog()
     for name in STAGES:
         if d[name].exists():
@@ -264,16 +263,20 @@ def build_dataset(cfg: DataConfig, *, base_dir: str | Path | None = None, out: s
     from seaembed.augment.report import build_report, dropped_line, write_report
 
     stages = {name: {**r.summary, "skipped": r.skipped} for name, r in runner.results.items()}
-    report = build_report(final, drops, extra={
+    report = build_report(read_examples(p["hard-negatives"]), drops, extra={
         "hard_negatives": json.loads(stats_path.read_text(encoding="utf-8")) if stats_path.exists() else {},
         "stages": stages, "output": str(out)})
+    final = report["examples"]
+    if final:
+        with atomic_path(out) as tmp:
+            shutil.copyfile(p["hard-negatives"], tmp)
     write_report(report, report_dir)
     log(dropped_line(drops))
     if not final:
         raise DataBuildError(f"the build produced 0 examples ({dropped_line(drops)}); nothing written to {out}, "
                              f"report in {report_dir}")
-    log(f"wrote {len(final):,} examples to {out}; report in {report_dir}")
+    log(f"wrote {final:,} examples to {out}; report in {report_dir}")
     for name, summary in stages.items():
         if summary.get("not_run"):
             log(f"note: stage {name} did not run: {summary['not_run']}")
-    return BuildResult(out, report_dir, len(final), report)
+    return BuildResult(out, report_dir, final, report)

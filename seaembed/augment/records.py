@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 
 @dataclass
@@ -86,6 +89,30 @@ class SourceData:
     reviews: list[Review] = field(default_factory=list)
     rows_read: dict[str, int] = field(default_factory=dict)  # per source name
 
+    ROWS_FORMAT: ClassVar[int] = 2  # iter_rows/load: a header line {"rows_read": ...}, then one row a line
+
+    def iter_rows(self) -> Iterator[dict[str, Any]]:
+        """The header, then every row as a dict tagged with its kind (`_kind`), for a streamed JSONL file."""
+        yield {"rows_read": self.rows_read}
+        for kind in KINDS:
+            for x in getattr(self, kind):
+                yield {"_kind": kind, **asdict(x)}
+
+    @classmethod
+    def load(cls, path: str | Path, kinds: Iterable[str] | None = None) -> SourceData:
+        """Read a file written from `iter_rows` line by line, keeping only the rows of `kinds` (None: all; an
+        empty list: only `rows_read`)."""
+        keep = set(KINDS) if kinds is None else set(kinds)
+        data = cls()
+        with open(path, encoding="utf-8") as f:
+            data.rows_read = json.loads(f.readline())["rows_read"]
+            for line in f if keep else ():
+                row = json.loads(line)
+                kind = row.pop("_kind")
+                if kind in keep:
+                    getattr(data, kind).append(KINDS[kind](**row))
+        return data
+
     def to_json(self) -> dict[str, Any]:
         return {k: ([asdict(x) for x in v] if isinstance(v, list) else v) for k, v in self.__dict__.items()}
 
@@ -94,6 +121,10 @@ class SourceData:
         kinds = {"products": Product, "query_logs": QueryLog, "labelled": Labelled, "relevance": Relevance,
                  "parallel": Parallel, "reviews": Review}
         return cls(**{k: [kinds[k](**x) for x in data.get(k, [])] for k in kinds}, rows_read=data.get("rows_read", {}))
+
+
+KINDS: dict[str, type] = {"products": Product, "query_logs": QueryLog, "labelled": Labelled, "relevance": Relevance,
+                          "parallel": Parallel, "reviews": Review}
 
 
 @dataclass

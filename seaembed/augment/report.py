@@ -3,7 +3,9 @@ with their file:line) and per language x reason; duplicates; length distribution
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +18,9 @@ from seaembed.data.schema import TrainingExample
 BUCKETS = (0, 10, 20, 40, 80, 160, 320, 640, 1280)
 
 
-def length_stats(lengths: list[int]) -> dict[str, Any]:
+def length_stats(lengths: Sequence[int] | np.ndarray) -> dict[str, Any]:
     """count, min, p10, p50, p90, max, mean and a histogram (chars) of a list of lengths."""
-    if not lengths:
+    if len(lengths) == 0:
         return {"count": 0}
     a = np.asarray(lengths)
     edges = list(BUCKETS) + [max(int(a.max()) + 1, BUCKETS[-1] + 1)]
@@ -29,31 +31,55 @@ def length_stats(lengths: list[int]) -> dict[str, Any]:
             "histogram": {f"{lo}-{hi - 1}": int(n) for lo, hi, n in zip(edges[:-1], edges[1:], hist, strict=True)}}
 
 
-def build_report(examples: list[TrainingExample], drops: DropLog, *, extra: dict[str, Any] | None = None) -> dict:
-    """The report as a JSON-able dict."""
-    by = {
-        "task": Counter(ex.task for ex in examples),
-        "lang": Counter(ex.lang or "und" for ex in examples),
-        "source": Counter(ex.source or "?" for ex in examples),
-        "task_lang": Counter(f"{ex.task} / {ex.lang or 'und'}" for ex in examples),
-    }
+class _Tally:
+    """What the report counts, gathered in one pass over the examples (a file's rows are never all held): counters,
+    and the query/positive lengths as compact integer arrays per task."""
+
+    def __init__(self) -> None:
+        self.by: dict[str, Counter[str]] = {k: Counter() for k in ("task", "lang", "source", "task_lang")}
+        self.n = self.with_negatives = self.negatives = self.down_weighted = 0
+        self.query: dict[str, array] = {}  # task -> lengths, in the order tasks first occur
+        self.positive: dict[str, array] = {}
+
+    def add(self, ex: TrainingExample) -> None:
+        lang = ex.lang or "und"
+        self.by["task"][ex.task] += 1
+        self.by["lang"][lang] += 1
+        self.by["source"][ex.source or "?"] += 1
+        self.by["task_lang"][f"{ex.task} / {lang}"] += 1
+        self.n += 1
+        self.with_negatives += bool(ex.negatives)
+        self.negatives += len(ex.negatives)
+        self.down_weighted += ex.weight < 1.0
+        self.query.setdefault(ex.task, array("l")).append(len(ex.query))
+        self.positive.setdefault(ex.task, array("l")).append(len(ex.positive))
+
+    @staticmethod
+    def joined(per_task: dict[str, array]) -> np.ndarray:
+        parts = [np.frombuffer(a, dtype=a.typecode) for a in per_task.values() if len(a)]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+def build_report(examples: Iterable[TrainingExample], drops: DropLog, *, extra: dict[str, Any] | None = None) -> dict:
+    """The report as a JSON-able dict; `examples` is read once (a generator over a file is fine)."""
+    t = _Tally()
+    for ex in examples:
+        t.add(ex)
     counts = drops.counts()
     malformed = [d for d in drops.drops if d.reason == "malformed row"]
     return {
-        "examples": len(examples),
-        "counts": {k: dict(v.most_common()) for k, v in by.items()},
-        "with_negatives": sum(1 for ex in examples if ex.negatives),
-        "negatives_per_example": round(float(np.mean([len(ex.negatives) for ex in examples])), 2) if examples else 0,
-        "down_weighted": sum(1 for ex in examples if ex.weight < 1.0),
+        "examples": t.n,
+        "counts": {k: dict(v.most_common()) for k, v in t.by.items()},
+        "with_negatives": t.with_negatives,
+        "negatives_per_example": round(t.negatives / t.n, 2) if t.n else 0,
+        "down_weighted": t.down_weighted,
         "dropped": {"total": len(drops), "per_reason": dict(sorted(counts.items(), key=lambda kv: -kv[1])),
                     "per_lang_reason": drops.counts_per_lang()},
         "duplicates": sum(n for k, n in counts.items() if k.endswith(": duplicate")),
         "malformed_rows": [{"where": d.where, "detail": d.detail} for d in malformed],
-        "lengths": {"query": length_stats([len(ex.query) for ex in examples]),
-                    "positive": length_stats([len(ex.positive) for ex in examples])},
-        "lengths_per_task": {t: {"query_p50": length_stats([len(e.query) for e in examples if e.task == t])["p50"],
-                                 "positive_p50": length_stats([len(e.positive) for e in examples
-                                                               if e.task == t])["p50"]} for t in by["task"]},
+        "lengths": {"query": length_stats(t.joined(t.query)), "positive": length_stats(t.joined(t.positive))},
+        "lengths_per_task": {task: {"query_p50": length_stats(t.query[task])["p50"],
+                                    "positive_p50": length_stats(t.positive[task])["p50"]} for task in t.query},
         "drops": drops.to_json(),
         **(extra or {}),
     }
