@@ -145,17 +145,18 @@ def build_dataset(cfg: DataConfig, *, base_dir: str | Path | None = None, out: s
 
     # 2. structured pairs
     def pairs() -> StageResult:
-        from seaembed.augment.pairs import build_pairs
+        from seaembed.augment.pairs import iter_pairs
 
         drops = DropLog()
         data = source_data()
-        rows = build_pairs(data, cfg.pairs, drops)
+        rows: Iterable[TrainingExample] = iter_pairs(data, cfg.pairs, drops)  # written one rule's rows at a time
         if cfg.same_class.enabled:
             from seaembed.augment.same_class_pairs import same_class_pairs
 
             sc = cfg.same_class
-            rows += same_class_pairs(data.products, data.reviews, kinds=sc.kinds, per_class=sc.per_class,
-                                     level=sc.category_level, seed=cfg.seed)
+            rows = itertools.chain(rows, same_class_pairs(data.products, data.reviews, kinds=sc.kinds,
+                                                          per_class=sc.per_class, level=sc.category_level,
+                                                          seed=cfg.seed))
         return done("pairs", rows, drops)
 
     runner.run("pairs", pairs, settings={**cfg.pairs.model_dump(), **({"same_class": cfg.same_class.model_dump()}
@@ -196,9 +197,13 @@ def build_dataset(cfg: DataConfig, *, base_dir: str | Path | None = None, out: s
 
     # 4. synthetic queries
     def synthetic() -> StageResult:
-        from seaembed.augment.synthetic import generate_synthetic
+        from seaembed.augment.synthetic import generate_synthetic, iter_template_examples, streams
 
         drops = DropLog()
+        if streams(cfg.synthetic):  # templates only: product by product from the read stage's file
+            products = SourceData.iter_kind(p["read"], "products")
+            return done("synthetic", iter_template_examples(products, cfg.synthetic, seed=cfg.seed,
+                                                            show_progress=show_progress), drops)
         model = guide.get() if cfg.synthetic.consistency.enabled else None
         rows = generate_synthetic(source_data("products").products, cfg.synthetic, drops, seed=cfg.seed, guide=model,
                                   cache_dir=work / "cache", batch_size=bs, show_progress=show_progress)

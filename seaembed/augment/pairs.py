@@ -7,8 +7,9 @@ takes a candidate of the positive's group.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from seaembed.augment.config import PairsConfig
 from seaembed.augment.records import (
@@ -149,8 +150,9 @@ def relevance(rows: Iterable[Relevance], by_id: dict[str, Product], drops: DropL
     return out
 
 
-def build_pairs(data: SourceData, cfg: PairsConfig, drops: DropLog) -> list[TrainingExample]:
-    """Run the configured rules over the source rows."""
+def iter_pairs(data: SourceData, cfg: PairsConfig, drops: DropLog) -> Iterator[TrainingExample]:
+    """The configured rules' pairs over the source rows, one rule's rows at a time (an unknown rule raises
+    `ConfigError` here, before any row)."""
     by_id = {p.id: p for p in data.products}
     rules: dict[str, Callable[[], list[TrainingExample]]] = {
         "title-category": lambda: title_category(data.products),
@@ -168,7 +170,9 @@ def build_pairs(data: SourceData, cfg: PairsConfig, drops: DropLog) -> list[Trai
         from seaembed.errors import ConfigError
 
         raise ConfigError(f"pairs.rules: unknown rule(s) {unknown}; known: {sorted(rules)}")
-    out: list[TrainingExample] = []
-    for name in cfg.rules:
-        out.extend(rules[name]())
-    return out
+    return itertools.chain.from_iterable(rules[name]() for name in cfg.rules)
+
+
+def build_pairs(data: SourceData, cfg: PairsConfig, drops: DropLog) -> list[TrainingExample]:
+    """Run the configured rules over the source rows."""
+    return list(iter_pairs(data, cfg, drops))

@@ -113,6 +113,16 @@ class SourceData:
                     getattr(data, kind).append(KINDS[kind](**row))
         return data
 
+    @staticmethod
+    def iter_kind(path: str | Path, kind: str) -> Iterator[Any]:
+        """The rows of one kind of a file written from `iter_rows`, one at a time."""
+        with open(path, encoding="utf-8") as f:
+            f.readline()
+            for line in f:
+                row = json.loads(line)
+                if row.pop("_kind") == kind:
+                    yield KINDS[kind](**row)
+
     def to_json(self) -> dict[str, Any]:
         return {k: ([asdict(x) for x in v] if isinstance(v, list) else v) for k, v in self.__dict__.items()}
 

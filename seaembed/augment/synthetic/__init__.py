@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import random
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,43 @@ def _langs(p: Product, cfg: SyntheticConfig) -> list[str]:
     return [p.lang if p.lang in have else "en"]
 
 
+def _template_rows(products: Iterable[Product], cfg: SyntheticConfig, rng: random.Random
+                   ) -> Iterator[tuple[Product, str, str, str]]:
+    """(product, query, form, lang) of every template query, one product at a time."""
+    for p in products:
+        for lang in _langs(p, cfg):
+            for q in template_queries(p, lang, n=cfg.templates.per_product, rng=rng, typo_rate=cfg.templates.typo_rate,
+                                      code_mix_rate=cfg.templates.code_mix_rate):
+                yield p, q.query, "template:" + q.form, lang
+
+
+def _example(p: Product, q: str, form: str, lang: str, rank: int | None) -> TrainingExample:
+    return example(q, p.title, "query-item", lang=lang, source=f"synthetic-query:{form.split(':')[0]}",
+                   origin_id=p.id, group=f"item:{p.id}", synthetic_form=form,
+                   **({"guide_rank": rank} if rank is not None else {}))
+
+
+def streams(cfg: SyntheticConfig) -> bool:
+    """Whether `iter_template_examples` gives what `generate_synthetic` would: templates only, no consistency
+    filter (LLM queries and the filter need all products and queries at once)."""
+    return not cfg.llm.enabled and not cfg.consistency.enabled
+
+
+def iter_template_examples(products: Iterable[Product], cfg: SyntheticConfig, *, seed: int = 0,
+                           show_progress: bool = False) -> Iterator[TrainingExample]:
+    """The rows of `generate_synthetic` when `streams(cfg)`, yielded one product at a time (`products` may be a
+    generator over the read stage's file)."""
+    from seaembed.progress import tqdm
+
+    if cfg.max_products is not None:
+        products = itertools.islice(products, cfg.max_products)
+    if cfg.templates.enabled:
+        rng = random.Random(seed)
+        for p, q, form, lang in _template_rows(tqdm(products, desc="template queries", disable=not show_progress),
+                                               cfg, rng):
+            yield _example(p, q, form, lang, None)
+
+
 def generate_synthetic(products: list[Product], cfg: SyntheticConfig, drops: DropLog, *, seed: int = 0,
                        guide: Any = None, cache_dir: str | Path | None = None, batch_size: int = 64,
                        show_progress: bool = False) -> list[TrainingExample]:
@@ -33,12 +72,7 @@ def generate_synthetic(products: list[Product], cfg: SyntheticConfig, drops: Dro
     rows: list[tuple[Product, str, str, str]] = []  # (product, query, form, lang)
     if cfg.templates.enabled:
         rng = random.Random(seed)
-        for p in tqdm(products, desc="template queries", disable=not show_progress):
-            for lang in _langs(p, cfg):
-                for q in template_queries(p, lang, n=cfg.templates.per_product, rng=rng,
-                                          typo_rate=cfg.templates.typo_rate,
-                                          code_mix_rate=cfg.templates.code_mix_rate):
-                    rows.append((p, q.query, "template:" + q.form, lang))
+        rows += _template_rows(tqdm(products, desc="template queries", disable=not show_progress), cfg, rng)
     if cfg.llm.enabled:
         from seaembed.augment.translate.cache import TranslationCache
         from seaembed.augment.translate.openai_chat import ChatClient
@@ -76,7 +110,5 @@ def generate_synthetic(products: list[Product], cfg: SyntheticConfig, drops: Dro
             drops.add(STAGE, f"consistency: source product not in top {cfg.consistency.top_k}", where=p.id,
                       detail=form, preview=q, lang=lang)
             continue
-        out.append(example(q, p.title, "query-item", lang=lang, source=f"synthetic-query:{form.split(':')[0]}",
-                           origin_id=p.id, group=f"item:{p.id}", synthetic_form=form,
-                           **({"guide_rank": rank} if rank is not None else {})))
+        out.append(_example(p, q, form, lang, rank))
     return out
