@@ -12,6 +12,8 @@ directory is written atomically, the vectors copied into it shard by shard:
     OUT/dense.faiss       faiss index (inner product over L2-normalised vectors)
     OUT/embeddings.npy    the vectors (exact filtered search, hybrid re-scoring, IVF-PQ re-ranking)
     OUT/metadata.jsonl    one row per item: id + the catalog fields (title, category, price, lang, ...)
+    OUT/metadata_columns.npz  each row's byte offset in metadata.jsonl and its category/lang codes and price
+                          (seaembed.search.metadata: what SearchIndex filters on without loading the rows)
     OUT/bm25/             bm25s index over the same texts (seaembed.evaluate.bm25 tokeniser)
     OUT/fusion_tuning.json  with --tune-on: the alpha grid measured on those tasks (seaembed.search.tune_fusion)
 
@@ -21,7 +23,6 @@ vector, IVF-PQ a training sample, the vectors added a shard at a time) and BM25 
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -41,6 +42,7 @@ from seaembed.search.calibrate import DEFAULT_TARGET, calibrate, check_target
 from seaembed.search.calibration_queries import read_query_file, title_prefix_queries
 from seaembed.search.catalog import iter_catalog
 from seaembed.search.fusion import DEFAULT_FUSION, resolve_alpha
+from seaembed.search.metadata import COLUMNS, ColumnsBuilder, write_row
 from seaembed.search.search_index import SearchIndex, bm25_retriever
 
 log = logging.getLogger(__name__)
@@ -51,16 +53,19 @@ METADATA = "metadata.jsonl"
 def stage_catalog(catalog_path: Path, work: Path, *, text_fields: list[str], id_field: str = "id",
                   default_lang: str | None = None, detect_lang: bool = False) -> int:
     """Stream the catalog once (validating every row) into `work/texts.jsonl` (`seaembed.engine.staging`) and
-    `work/metadata.jsonl`, both atomically; returns the number of rows. A bad catalog leaves no new `work`."""
+    `work/metadata.jsonl` with its row offsets and filter columns (`work/metadata_columns.npz`,
+    `seaembed.search.metadata`), all atomically; returns the number of rows. A bad catalog leaves no new `work`."""
     n = 0
+    columns = ColumnsBuilder()
     with staging(work), atomic_path(work / TEXTS) as t_tmp, atomic_path(work / METADATA) as m_tmp, \
-            open(t_tmp, "w", encoding="utf-8") as t_out, open(m_tmp, "w", encoding="utf-8") as m_out:
+            open(t_tmp, "w", encoding="utf-8") as t_out, open(m_tmp, "wb") as m_out:
         for chunk in iter_catalog(catalog_path, text_fields=text_fields, id_field=id_field,
                                   default_lang=default_lang, detect_lang=detect_lang):
             for item_id, text, meta in zip(chunk.ids, chunk.texts, chunk.meta, strict=True):
                 write_text_line(t_out, text)
-                m_out.write(json.dumps({**meta, "id": item_id}, ensure_ascii=False) + "\n")
+                write_row(m_out, {**meta, "id": item_id}, columns)
             n += len(chunk.ids)
+        columns.finish().save(work / COLUMNS)
     return n
 
 
@@ -174,7 +179,8 @@ def build_index(model: str, catalog_path: str | Path, out: str | Path, *, engine
             log.info("dense search calibrated: %s", calibration.describe())
         faiss.write_index(dense, str(tmp / "dense.faiss"))
         del vectors, dense
-        os.replace(work / METADATA, tmp / "metadata.jsonl")
+        os.replace(work / METADATA, tmp / METADATA)
+        os.replace(work / COLUMNS, tmp / COLUMNS)
         build_bm25(list(read_texts(work)), tmp / "bm25")
         write_json(tmp / "index.json", {
             "version": INDEX_VERSION, "kind": chosen, "size": n, "dim": int(store.dim or 0),

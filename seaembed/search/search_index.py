@@ -14,6 +14,7 @@ from seaembed.errors import ConfigError
 from seaembed.search import faiss_index
 from seaembed.search.calibrate import search_params
 from seaembed.search.fusion import DEFAULT_FUSION, fuse, resolve_alpha
+from seaembed.search.metadata import MetadataStore
 
 Mode = Literal["dense", "bm25", "hybrid"]
 MODES = ("dense", "bm25", "hybrid")
@@ -56,15 +57,17 @@ class Filters:
 
 
 class SearchIndex:
-    """A catalog index: faiss for dense search, bm25s for lexical search, metadata for filters and display."""
+    """A catalog index: faiss for dense search, bm25s for lexical search, metadata for filters and display (a
+    `MetadataStore`: filter columns in memory, a row's dict read from `metadata.jsonl` only when it is returned)."""
 
-    def __init__(self, path: Path, info: dict, dense, vectors: np.ndarray, meta: list[dict], bm25) -> None:
+    def __init__(self, path: Path, info: dict, dense, vectors: np.ndarray, meta: MetadataStore | Sequence[dict],
+                 bm25) -> None:
+        """`meta`: the items' metadata, a `MetadataStore` (what `load` opens) or in-memory rows, one dict an item."""
+        if not isinstance(meta, MetadataStore):
+            meta = MetadataStore.from_rows(meta)
         self.path, self.info, self.dense, self.vectors, self.meta, self.bm25 = path, info, dense, vectors, meta, bm25
         self.effort = search_params(info)  # the efSearch / nprobe calibrated at build time (older: the defaults)
         self.size = len(meta)
-        self._category = np.array([str(m.get("category") or "").casefold() for m in meta], dtype=object)
-        self._lang = np.array([str(m.get("lang") or "").casefold() for m in meta], dtype=object)
-        self._price = np.array([np.nan if m.get("price") is None else float(m["price"]) for m in meta])
 
     @classmethod
     def load(cls, path: str | Path) -> SearchIndex:
@@ -80,8 +83,7 @@ class SearchIndex:
         info = json.loads(info_path.read_text(encoding="utf-8"))
         dense = faiss.read_index(str(path / "dense.faiss"))
         vectors = np.load(path / "embeddings.npy", mmap_mode="r")
-        with open(path / "metadata.jsonl", encoding="utf-8") as f:
-            meta = [json.loads(line) for line in f]
+        meta = MetadataStore.open(path / "metadata.jsonl")  # rows read on demand; the filter fields as columns
         bm25 = BM25Retriever.load(path / "bm25")
         return cls(path, info, dense, vectors, meta, bm25)
 
@@ -91,10 +93,11 @@ class SearchIndex:
 
     def categories(self) -> list[str]:
         """Distinct categories, for the search page's filter."""
-        return sorted({str(m.get("category")) for m in self.meta if m.get("category")})
+        return self.meta.names("category")
 
     def languages(self) -> list[str]:
-        return sorted({str(m.get("lang")) for m in self.meta if m.get("lang")})
+        """Distinct languages, for the search page's filter."""
+        return self.meta.names("lang")
 
     # --- filters ------------------------------------------------------------------------------------------------
     def filter_mask(self, filters: Filters | None) -> np.ndarray | None:
@@ -103,13 +106,13 @@ class SearchIndex:
             return None
         mask = np.ones(self.size, dtype=bool)
         if filters.category:
-            mask &= np.isin(self._category, [c.casefold() for c in filters.category])
+            mask &= self.meta.matches("category", filters.category)
         if filters.lang:
-            mask &= np.isin(self._lang, [c.casefold() for c in filters.lang])
+            mask &= self.meta.matches("lang", filters.lang)
         if filters.price_min is not None:
-            mask &= self._price >= filters.price_min  # NaN (no price) fails both comparisons
+            mask &= self.meta.price >= filters.price_min  # NaN (no price) fails both comparisons
         if filters.price_max is not None:
-            mask &= self._price <= filters.price_max
+            mask &= self.meta.price <= filters.price_max
         return mask
 
     # --- the two retrievers ------------------------------------------------------------------------------------
