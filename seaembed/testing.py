@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 TINY_CORPUS = [
     "sepatu lari pria ringan", "tas ransel wanita kulit", "kaos polos katun hitam", "running shoes for men",
     "leather backpack women", "black cotton t-shirt", "giày chạy bộ nam", "áo thun cotton màu đen",
@@ -63,3 +65,12 @@ def build_tiny_model(out_dir: str | Path, *, seed: int = 0, dim: int = 32, layer
 
     shutil.rmtree(hf_dir)
     return out_dir
+
+
+def clustered_vectors(n: int, dim: int = 32, seed: int = 0) -> np.ndarray:
+    """L2-normalised float32 vectors around n/50 random centres (the shape of benchmarks/scale.py's generated data),
+    for tests of approximate search."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(max(1, n // 50), dim)).astype(np.float32)
+    v = centres[np.arange(n) % len(centres)] + 0.9 * rng.normal(size=(n, dim)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)

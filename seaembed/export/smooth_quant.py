@@ -52,7 +52,7 @@ def activation_absmax(model, names: Sequence[str], batches: Sequence[dict], thre
     out: dict[str, np.ndarray] = {}
     for batch in batches:
         keep = batch["attention_mask"].astype(bool)
-        for name, x in zip(names, session.run(names, batch)):
+        for name, x in zip(names, session.run(names, batch), strict=True):
             x = np.abs(x[keep] if x.ndim == 3 and x.shape[:2] == keep.shape else x.reshape(-1, x.shape[-1]))
             m = x.max(axis=0)
             out[name] = m if name not in out else np.maximum(out[name], m)

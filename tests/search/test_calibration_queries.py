@@ -12,13 +12,7 @@ from seaembed.errors import ConfigError, InputError
 from seaembed.search import faiss_index
 from seaembed.search.calibrate import calibrate
 from seaembed.search.calibration_queries import read_query_file, title_prefix_queries
-
-
-def clustered(n: int, dim: int = 32, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(size=(max(1, n // 50), dim)).astype(np.float32)
-    v = centres[np.arange(n) % len(centres)] + 0.9 * rng.normal(size=(n, dim)).astype(np.float32)
-    return v / np.linalg.norm(v, axis=1, keepdims=True)
+from seaembed.testing import clustered_vectors as clustered
 
 
 @pytest.fixture(scope="module")

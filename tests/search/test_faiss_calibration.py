@@ -14,17 +14,10 @@ from seaembed.search import faiss_index
 from seaembed.search.calibrate import calibrate
 from seaembed.search.exact import exact_top_k
 from seaembed.search.search_index import SearchIndex
+from seaembed.testing import clustered_vectors as clustered
 
 # a deliberately weak graph, so that efSearch matters at a few thousand vectors
 WEAK_HNSW = {"hnsw_m": 8, "ef_construction": 16}
-
-
-def clustered(n: int, dim: int = 32, seed: int = 0) -> np.ndarray:
-    """L2-normalised vectors around n/50 random centres (the shape of benchmarks/scale.py's generated data)."""
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(size=(max(1, n // 50), dim)).astype(np.float32)
-    v = centres[np.arange(n) % len(centres)] + 0.9 * rng.normal(size=(n, dim)).astype(np.float32)
-    return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
 @pytest.fixture(scope="module")
