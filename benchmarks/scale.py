@@ -18,7 +18,9 @@ Every (stage, N) runs in its own subprocess, so its peak RSS (ru_maxrss of that 
              queries, length filter + dedupe. Every step that needs a model is OFF (translation, LLM queries, the
              consistency filter, self-validation, hard-negative mining: mining is the `mine` stage); items = rows
              written, with each build stage's seconds and peak RSS
-    mine     hard-negative mining: seaembed.augment.hard_negatives.search_in_chunks, N/4 queries, k = 31
+    mine     hard-negative mining: seaembed.augment.mining_search.search_in_chunks, N/4 queries, k = 31 (flat up
+             to 50k texts, calibrated IVF-PQ with exact re-ranking above; recall@31 on 500 queries outside its
+             calibration sample)
              (exact flat <= 50k, HNSW above)
     hnsw     dense index build, seaembed.search.faiss_index.build(kind="hnsw") (M 32, efConstruction 80) from the
              memory-mapped vectors, as `seaembed index` builds it
@@ -219,12 +221,19 @@ def run_stage(stage: str, n: int, work: Path) -> dict:
         # the build's stage runner resets the kernel's peak-RSS mark before each of its stages (ru_maxrss with it)
         out["_rss_floor"] = max(out["stage_rss_mib"].values())
     elif stage == "mine":
-        from seaembed.augment.hard_negatives import FLAT_MAX, search_in_chunks
+        from seaembed.augment.mining_search import CAL_SAMPLE, _ground_truth, recall_at_k, search_in_chunks
 
         docs = np.load(work / "vectors.npy", mmap_mode="r")
         qs = np.load(work / "queries.npy")
-        search_in_chunks(docs, qs, 31)
-        out.update(items=len(qs), index="flat" if n <= FLAT_MAX else "hnsw", k=31)
+        _, found, how = search_in_chunks(docs, qs, 31)
+        out.update(items=len(qs), index=how.index, k=31)
+        if how.index != "flat":
+            # recall@31 on queries outside the calibration's sample (the same seeded draw as search_in_chunks')
+            cal = set(np.random.default_rng(0).choice(len(qs), min(CAL_SAMPLE, len(qs)), replace=False).tolist())
+            rest = np.array([i for i in range(len(qs)) if i not in cal])
+            held = np.sort(np.random.default_rng(1).choice(rest, min(500, len(rest)), replace=False))
+            out.update(nprobe=how.nprobe, refine=how.refine, cal_recall=how.recall,
+                       heldout_recall=round(recall_at_k(found[held], _ground_truth(docs, qs[held], 31)), 4))
     elif stage in ("hnsw", "ivfpq"):
         from seaembed.search import faiss_index
 

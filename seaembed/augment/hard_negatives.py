@@ -42,6 +42,7 @@ import numpy as np
 from seaembed.augment.config import HardNegativesConfig
 from seaembed.augment.filters import normalise
 from seaembed.augment.guide import unique_encode
+from seaembed.augment.mining_search import search_in_chunks
 from seaembed.data.schema import TrainingExample
 
 REASONS = ("same-text", "same-group", "same-query", "same-label", "fn-ratio")
@@ -68,6 +69,8 @@ class MiningStats:
     # the same ranking picked without the same-query rule: what the false-negative rate is without it
     mined_without_same_query: Counter = field(default_factory=Counter)
     known_positive_taken_without_same_query: Counter = field(default_factory=Counter)
+    # how each task's nearest-neighbour search ran (flat, or IVF-PQ at its calibrated effort and recall)
+    search: dict[str, dict] = field(default_factory=dict)
 
     def false_negative_rate(self, *, without_same_query: bool = False) -> float:
         """Share of mined negatives that are a known positive of the same query (as mined, or as they would be
@@ -88,44 +91,12 @@ class MiningStats:
                 "false_negative_rate": round(self.false_negative_rate(), 6),
                 "mined_without_same_query_rule": dict(self.mined_without_same_query),
                 "false_negative_rate_without_same_query_rule":
-                    round(self.false_negative_rate(without_same_query=True), 6)}
+                    round(self.false_negative_rate(without_same_query=True), 6),
+                "search": dict(self.search)}
 
 
 def _extra(ex: TrainingExample, name: str) -> Any:
     return (ex.model_extra or {}).get(name)
-
-
-FLAT_MAX = 50_000  # exact search up to this many corpus texts (flat search is O(n) a query); an HNSW graph above
-QUERY_CHUNK = 8192  # queries per faiss call: bounds the per-call distance buffers
-
-
-def mining_index(docs: np.ndarray, k: int, *, flat_max: int = FLAT_MAX, hnsw_m: int = 32):
-    """A faiss inner-product index over `docs`: exact (IndexFlatIP) up to `flat_max` texts, HNSW above (searched
-    with efSearch >= 2k so the rank window is approximated well; see benchmarks/scale.py for its recall)."""
-    import faiss
-
-    docs = np.ascontiguousarray(docs, dtype=np.float32)
-    if len(docs) <= flat_max:
-        index = faiss.IndexFlatIP(docs.shape[1])
-    else:
-        index = faiss.IndexHNSWFlat(docs.shape[1], hnsw_m, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
-        index.hnsw.efSearch = max(128, 2 * k)
-    index.add(docs)
-    return index
-
-
-def search_in_chunks(docs: np.ndarray, qs: np.ndarray, k: int, *, flat_max: int = FLAT_MAX,
-                     chunk: int = QUERY_CHUNK) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k `(scores float32, ids int32)` of each query in `qs` against `docs`, searched `chunk` queries at a time
-    (ids -1 where an approximate index found fewer than k)."""
-    index = mining_index(docs, k, flat_max=flat_max)
-    scores = np.empty((len(qs), k), dtype=np.float32)
-    found = np.empty((len(qs), k), dtype=np.int32)
-    for start in range(0, len(qs), chunk):
-        s, f = index.search(np.ascontiguousarray(qs[start:start + chunk], dtype=np.float32), k)
-        scores[start:start + len(s)], found[start:start + len(f)] = s, f
-    return scores, found
 
 
 def mine_task(examples: list[TrainingExample], model: Any, cfg: HardNegativesConfig, *, task: str,
@@ -156,7 +127,8 @@ def mine_task(examples: list[TrainingExample], model: Any, cfg: HardNegativesCon
                        show_progress=show_progress)
     pos_scores = np.einsum("ij,ij->i", qs, docs[[where[ex.positive] for ex in examples]])
     k = min(len(corpus), cfg.range_max + 1)
-    scores, found = search_in_chunks(docs, qs, k)
+    scores, found, how = search_in_chunks(docs, qs, k)
+    stats.search[task] = how.to_json()
 
     def pick(i: int, ex: TrainingExample, *, same_query: bool, record: bool) -> tuple[list[str], int]:
         """Row i's negatives and how many of them are known positives of its query; `record` counts into stats."""

@@ -116,15 +116,17 @@ class SearchIndex:
         return mask
 
     # --- the two retrievers ------------------------------------------------------------------------------------
-    def dense_search(self, query_vec: np.ndarray, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
+    def dense_search(self, query_vec: np.ndarray, k: int, mask: np.ndarray | None = None, *,
+                     head: int | None = None) -> list[tuple[int, float]]:
         """Top-k `(row, cosine)`; exact over the allowed vectors when a filter leaves few items; an IVF-PQ index's
         candidates are re-ranked by their exact cosine (`faiss_index.search`'s refine step). HNSW/IVF-PQ search at
         the effort index.json's `dense_search` calibrated (on unfiltered searches: a filtered search through an
-        IDSelector is not calibrated separately)."""
+        IDSelector is not calibrated separately). `head`: only the first `head` results need that accuracy (see
+        `faiss_index.search`)."""
         q = np.asarray(query_vec, dtype=np.float32).reshape(-1)
         refine = self.vectors if self.info.get("kind") == "ivfpq" else None  # PQ scores re-ranked exactly
         if mask is None:
-            scores, ids = faiss_index.search(self.dense, q, k, refine=refine, **self.effort)
+            scores, ids = faiss_index.search(self.dense, q, k, refine=refine, head=head, **self.effort)
             return [(int(i), float(s)) for i, s in zip(ids, scores, strict=True)]
         allowed = np.flatnonzero(mask)
         if allowed.size == 0:
@@ -133,7 +135,8 @@ class SearchIndex:
             scores = np.asarray(self.vectors[allowed]) @ q
             top = np.argsort(-scores, kind="stable")[:k]
             return [(int(allowed[t]), float(scores[t])) for t in top]
-        scores, ids = faiss_index.search(self.dense, q, k, allowed.astype(np.int64), refine=refine, **self.effort)
+        scores, ids = faiss_index.search(self.dense, q, k, allowed.astype(np.int64), refine=refine, head=head,
+                                         **self.effort)
         return [(int(i), float(s)) for i, s in zip(ids, scores, strict=True)]
 
     def bm25_scores(self, query_text: str) -> np.ndarray:
@@ -167,7 +170,8 @@ class SearchIndex:
             ranked = self.bm25_search(query_text, k, mask)
         else:
             n = candidates or max(100, 5 * k)
-            dense = self.dense_search(query_vec, n, mask)
+            # the fused top k needs the dense list's head as accurate as a dense top k; its tail only as candidates
+            dense = self.dense_search(query_vec, n, mask, head=k)
             lexical_scores = self.bm25_scores(query_text)
             lexical = self.bm25_search(query_text, n, mask, scores=lexical_scores)
             method = fusion or self.info.get("fusion", DEFAULT_FUSION)

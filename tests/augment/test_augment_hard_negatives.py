@@ -1,4 +1,3 @@
-import numpy as np
 import pytest
 
 from seaembed.augment.config import DataConfig, HardNegativesConfig
@@ -143,19 +142,3 @@ def test_the_report_says_how_many_known_positives_were_kept_out(bow):
     # each "sepatu lari pria" row would have taken the other one's item: 2 of 4 negatives
     assert ("hard negatives: 4 mined, 2 known positives of the same query excluded, false-negative rate 0.0% "
             "(without the same-query rule: 50.0% of 4)") in md
-
-
-def test_search_in_chunks_exact_below_threshold_and_hnsw_above():
-    from seaembed.augment.hard_negatives import search_in_chunks
-
-    rng = np.random.default_rng(0)
-    docs = rng.normal(size=(3000, 16)).astype(np.float32)
-    docs /= np.linalg.norm(docs, axis=1, keepdims=True)
-    qs = docs[:500] + 0.1 * rng.normal(size=(500, 16)).astype(np.float32)
-    exact = np.argsort(-(qs @ docs.T), axis=1, kind="stable")[:, :10]
-    s, f = search_in_chunks(docs, qs, 10, chunk=64)  # flat: the same ids as brute force, chunking changes nothing
-    assert f.dtype == np.int32 and s.shape == (500, 10)
-    assert (f == exact).mean() > 0.999
-    _, h = search_in_chunks(docs, qs, 10, flat_max=1000, chunk=64)  # HNSW
-    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(h, exact, strict=True)])
-    assert recall >= 0.95

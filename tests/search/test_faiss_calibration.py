@@ -197,3 +197,47 @@ def test_deeper_re_ranking_raises_ivfpq_recall(vecs, ivfpq):
     shallow = sample_recall(ivfpq, vecs, rows, nprobe=4, refine_factor=1)
     deep = sample_recall(ivfpq, vecs, rows, nprobe=4, refine_factor=30)
     assert deep > shallow
+
+
+def test_head_re_ranks_only_what_the_head_needs_and_keeps_its_results(vecs, ivfpq, monkeypatch):
+    fetched: list[int] = []
+    real = type(ivfpq).search
+
+    def spy(self, q, n, **kw):
+        fetched.append(n)
+        return real(self, q, n, **kw)
+
+    monkeypatch.setattr(type(ivfpq), "search", spy)
+    top10 = faiss_index.search(ivfpq, vecs[7], 10, nprobe=8, refine=vecs, refine_factor=30)
+    full = faiss_index.search(ivfpq, vecs[7], 100, nprobe=8, refine=vecs, refine_factor=30)
+    headed = faiss_index.search(ivfpq, vecs[7], 100, nprobe=8, refine=vecs, refine_factor=30, head=10)
+    assert fetched == [300, 3000, 300]  # 30 x 10 candidates for the head, not 30 x 100
+    assert headed[1][:10].tolist() == top10[1].tolist()  # the head is the calibrated top 10, unchanged
+    assert len(headed[1]) == 100 and len(full[1]) == 100
+    assert faiss_index.search(ivfpq, vecs[7], 100, nprobe=8, refine=vecs, refine_factor=5, head=10)[1].size == 100
+    assert fetched[-1] == 100  # never fewer candidates than results
+
+
+def test_hybrid_search_sizes_the_dense_re_ranking_for_its_top_k(vecs, ivfpq, monkeypatch):
+    seen: list[int | None] = []
+    real = faiss_index.search
+
+    def spy(*a, head=None, **kw):
+        seen.append(head)
+        return real(*a, head=head, **kw)
+
+    monkeypatch.setattr(faiss_index, "search", spy)
+    meta = [{"id": str(i)} for i in range(len(vecs))]
+
+    class NoLexical:
+        def get_scores(self, text, _):
+            return np.zeros(len(vecs), dtype=np.float32)
+
+        def max_score(self, text):
+            return 0.0
+
+    index = SearchIndex(None, {"dim": 32, "kind": "ivfpq"}, ivfpq, vecs, meta, NoLexical())
+    hits = index.search(vecs[3], "x", k=10, mode="hybrid")
+    assert seen == [10] and len(hits) == 10
+    index.search(vecs[3], "x", k=10, mode="dense")
+    assert seen[-1] is None  # a dense top k re-ranks k x the factor, as calibrated
