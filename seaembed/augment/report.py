@@ -105,6 +105,17 @@ def hard_negatives_line(hn: dict) -> str:
     return line
 
 
+def mining_search_cell(how: dict | None) -> str:
+    """How a task's neighbour search ran: "exact", or "IVF-PQ nprobe P x R, recall@k X on Q queries (target T)"."""
+    if not how:
+        return "-"
+    if how.get("index") != "ivfpq":
+        return f"exact over {how.get('n', 0):,}"
+    missed = "" if how["recall"] >= how["target"] else ", target MISSED"
+    return (f"IVF-PQ over {how['n']:,}: nprobe {how['nprobe']} x{how['refine']} re-ranked, recall@{how['k']} "
+            f"{how['recall']:.3f} on {how['cal_queries']} queries (target {how['target']}{missed})")
+
+
 def render_markdown(report: dict, *, max_listed: int = 50) -> str:
     """A readable Markdown version of the report."""
     lines = ["# Training-data report", "", f"**{report['examples']:,} examples**, "
@@ -140,11 +151,12 @@ def render_markdown(report: dict, *, max_listed: int = 50) -> str:
         lines += ["", "## Hard-negative mining", ""]
         if hn.get("mined") is not None:
             lines += [hard_negatives_line(hn), ""]
-        lines += ["| task | candidates | mined | excluded | short rows |", "|---|---:|---:|---|---:|"]
+        lines += ["| task | candidates | mined | excluded | short rows | search |", "|---|---:|---:|---|---:|---|"]
         for task, n in hn.get("candidates", {}).items():
             excl = ", ".join(f"{k} {v}" for k, v in hn.get("excluded", {}).get(task, {}).items()) or "-"
             lines.append(f"| {task} | {n:,} | {hn['mined'].get(task, 0):,} | {excl} | "
-                         f"{hn['rows_short_of_negatives'].get(task, 0):,} |")
+                         f"{hn['rows_short_of_negatives'].get(task, 0):,} | "
+                         f"{mining_search_cell(hn.get('search', {}).get(task))} |")
     if "stages" in report:
         lines += ["", "## Stages", "", "| stage | seconds | resumed | not run |", "|---|---:|---|---|"]
         lines += [f"| {k} | {v.get('seconds', '')} | {v.get('skipped', False)} | {v.get('not_run') or ''} |"

@@ -142,3 +142,15 @@ def test_the_report_says_how_many_known_positives_were_kept_out(bow):
     # each "sepatu lari pria" row would have taken the other one's item: 2 of 4 negatives
     assert ("hard negatives: 4 mined, 2 known positives of the same query excluded, false-negative rate 0.0% "
             "(without the same-query rule: 50.0% of 4)") in md
+    assert "| query-item | " in md and "exact over 4 |" in md  # how the neighbour search ran, per task
+
+
+def test_the_report_says_which_approximate_search_mined_and_its_recall():
+    from seaembed.augment.report import mining_search_cell
+
+    how = {"index": "ivfpq", "n": 1_000_000, "k": 31, "nprobe": 256, "refine": 10, "recall": 0.909,
+           "target": 0.95, "cal_queries": 500, "curve": {}}
+    assert mining_search_cell(how) == ("IVF-PQ over 1,000,000: nprobe 256 x10 re-ranked, recall@31 0.909 on 500 "
+                                       "queries (target 0.95, target MISSED)")
+    assert "MISSED" not in mining_search_cell({**how, "recall": 0.97})
+    assert mining_search_cell(None) == "-"
