@@ -495,6 +495,8 @@ NOTES = [
     "title (minus the corpus mean, L2-normalised); queries are 2-4 leading words of a title embedded the same way. "
     "Their neighbourhoods follow shared words as a real model's do, but they are not the transformer's output: "
     "recall on real embeddings may differ from both.",
+    "- `gen` is this benchmark's own generator of the synthetic marketplace, not a seaembed stage: its peak RSS "
+    "(4.5 GiB at 1M for static vectors) is outside the 4 GiB bound of seaembed's stages.",
     "- Each (stage, N) ran in its own process: peak RSS is that stage's own (ru_maxrss, which also counts the pages "
     "of memory-mapped files it touched). `search` holds one approximate index at a time (plus the one `auto` picks "
     "for BM25/hybrid).",
