@@ -126,7 +126,6 @@ def main() -> None:
     engine.warmup()
     eng = throughput(lambda t: engine.embed_sync(t, "passage"), texts)
     engine.close()
-    del engine
     from sentence_transformers import SentenceTransformer
 
     st_model = SentenceTransformer(args.model, device="cpu")
