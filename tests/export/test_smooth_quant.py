@@ -101,7 +101,14 @@ def test_smoothing_rescues_int8_when_one_channel_dominates(tmp_path: Path, onnx_
         return float(np.sum(ref * _embed(out, batches), axis=1).mean())
 
     plain, smoothed = cosine("per-channel"), cosine("smooth-per-channel")
-    assert smoothed > plain + 0.02 and smoothed > 0.98, (plain, smoothed)
+    # smoothing never costs fidelity, and stays near fp32
+    assert smoothed >= plain - 1e-4 and smoothed > 0.98, (plain, smoothed)
+    # How much the outlier costs *plain* int8 depends on onnxruntime's int8 kernels on the CPU at hand: on one
+    # machine (2026-12-05) plain int8 trailed smoothing by more than 0.02 here; on another (2026-12-06) it kept
+    # 0.9998 at factors 30-3000.
+    # Where plain int8 loses, smoothing must win most of it back.
+    if plain < 0.98:
+        assert smoothed > plain + 0.02, (plain, smoothed)
 
 
 def test_smooth_variant_without_calibration_is_refused(tmp_path: Path, onnx_dir: Path) -> None:
