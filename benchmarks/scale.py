@@ -221,19 +221,19 @@ def run_stage(stage: str, n: int, work: Path) -> dict:
         # the build's stage runner resets the kernel's peak-RSS mark before each of its stages (ru_maxrss with it)
         out["_rss_floor"] = max(out["stage_rss_mib"].values())
     elif stage == "mine":
-        from seaembed.augment.mining_search import CAL_SAMPLE, _ground_truth, recall_at_k, search_in_chunks
+        from seaembed.augment.mining_search import calibration_rows, recall_at_k, search_in_chunks
+        from seaembed.knn import exact_top_k
 
         docs = np.load(work / "vectors.npy", mmap_mode="r")
         qs = np.load(work / "queries.npy")
         _, found, how = search_in_chunks(docs, qs, 31)
         out.update(items=len(qs), index=how.index, k=31)
         if how.index != "flat":
-            # recall@31 on queries outside the calibration's sample (the same seeded draw as search_in_chunks')
-            cal = set(np.random.default_rng(0).choice(len(qs), min(CAL_SAMPLE, len(qs)), replace=False).tolist())
-            rest = np.array([i for i in range(len(qs)) if i not in cal])
+            # recall@31 on queries outside the calibration's sample
+            rest = np.setdiff1d(np.arange(len(qs)), calibration_rows(len(qs)))
             held = np.sort(np.random.default_rng(1).choice(rest, min(500, len(rest)), replace=False))
             out.update(nprobe=how.nprobe, refine=how.refine, cal_recall=how.recall,
-                       heldout_recall=round(recall_at_k(found[held], _ground_truth(docs, qs[held], 31)), 4))
+                       heldout_recall=round(recall_at_k(found[held], exact_top_k(docs, qs[held], 31)[1]), 4))
     elif stage in ("hnsw", "ivfpq"):
         from seaembed.search import faiss_index
 
@@ -325,8 +325,8 @@ def search_stage(n: int, work: Path, n_queries: int = 1000) -> dict:
     import faiss
 
     from seaembed.evaluate.bm25 import BM25Retriever
+    from seaembed.knn import exact_top_k
     from seaembed.search import faiss_index
-    from seaembed.search.exact import exact_top_k
     from seaembed.search.search_index import SearchIndex
 
     vecs = np.load(work / "vectors.npy", mmap_mode="r")

@@ -11,8 +11,8 @@ PACKAGE = "seaembed"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     # foundations: errors, atomic writes, config loading, progress bars, version checks, the resumable stage
-    # runner, the bundled samples, the tiny test model
-    ("errors", "atomic", "config", "progress", "compat", "runner", "samples", "testing", "threads"),
+    # runner, the bundled samples, the tiny test model, exact nearest neighbours
+    ("errors", "atomic", "config", "progress", "compat", "runner", "samples", "testing", "threads", "knn"),
     ("data",),  # reading and writing records, text analysis
     ("models",),  # model sources, loading, encoding
     ("engine",),  # the batching engine and its backends

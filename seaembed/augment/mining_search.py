@@ -13,19 +13,22 @@ sample of the queries themselves against exact search:
   queries at increasing (nprobe, re-ranking depth) until recall@k against the exact top k reaches `target`.
 
 faiss has no batched search with exact re-ranking over external vectors and no calibration over that search, so
-those two steps are written here (`seaembed.search.calibrate` does the same for the served index, but the data
-build sits below the index stage and does not import it).
+those two steps are written here. `seaembed.search.calibrate` calibrates the served index one query at a time
+through the serving path; mining searches all its queries in batches, and `seaembed.search` imports from the data
+build (language identification), so the two share their lower half instead (`seaembed.knn`: the exact reference
+and the IVF-PQ shape).
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+
+from seaembed.knn import exact_top_k, pq_params
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +63,12 @@ class MiningSearch:
 
 
 def _ivfpq(docs: np.ndarray, seed: int):
-    """An IVF-PQ inner-product index over `docs` (nlist 4 sqrt(n), 8-bit codes of dim/8 sub-vectors)."""
+    """An IVF-PQ inner-product index over `docs`, shaped by `seaembed.knn.pq_params` as the catalog index is."""
     import faiss
 
     n, dim = docs.shape
-    nlist = max(1, min(int(4 * math.sqrt(n)), n // 39))
-    m = next(c for c in (dim // 8, dim // 4, dim // 2, dim) if c >= 1 and dim % c == 0)
-    index = faiss.IndexIVFPQ(faiss.IndexFlatIP(dim), dim, nlist, m, 8, faiss.METRIC_INNER_PRODUCT)
+    nlist, m, nbits = pq_params(n, dim)
+    index = faiss.IndexIVFPQ(faiss.IndexFlatIP(dim), dim, nlist, m, nbits, faiss.METRIC_INNER_PRODUCT)
     rows = np.arange(n) if n <= TRAIN_SAMPLE else np.sort(
         np.random.default_rng(seed).choice(n, TRAIN_SAMPLE, replace=False))
     index.train(np.ascontiguousarray(docs[rows], dtype=np.float32))
@@ -103,29 +105,18 @@ def _refined(index, docs: np.ndarray, qs: np.ndarray, k: int, nprobe: int, refin
 
 
 def _exact(docs: np.ndarray, qs: np.ndarray, k: int, chunk: int = QUERY_CHUNK) -> tuple[np.ndarray, np.ndarray]:
-    """Exact top-k by a flat index over `docs` (one copy of the vectors in faiss), `chunk` queries per call."""
-    import faiss
-
-    index = faiss.IndexFlatIP(docs.shape[1])
-    for start in range(0, len(docs), 65_536):
-        index.add(np.ascontiguousarray(docs[start:start + 65_536], dtype=np.float32))
+    """Exact top-k (`seaembed.knn.exact_top_k`, no copy of the corpus), `chunk` queries per scan."""
     scores = np.empty((len(qs), k), dtype=np.float32)
     found = np.empty((len(qs), k), dtype=np.int32)
     for start in range(0, len(qs), chunk):
-        s, f = index.search(np.ascontiguousarray(qs[start:start + chunk], dtype=np.float32), k)
+        s, f = exact_top_k(docs, qs[start:start + chunk], k)
         scores[start:start + len(s)], found[start:start + len(f)] = s, f
     return scores, found
 
 
-def _ground_truth(docs: np.ndarray, qs: np.ndarray, k: int) -> np.ndarray:
-    """Exact top-k ids of a few queries, scanning `docs` in blocks (no copy of all the vectors)."""
-    import faiss
-    from faiss.contrib.exhaustive_search import knn_ground_truth
-
-    blocks = (np.ascontiguousarray(docs[s:s + 32_768], dtype=np.float32) for s in range(0, len(docs), 32_768))
-    _, ids = knn_ground_truth(np.ascontiguousarray(qs, dtype=np.float32), blocks, k,
-                              metric_type=faiss.METRIC_INNER_PRODUCT, ngpu=0)
-    return ids
+def calibration_rows(n_queries: int, seed: int = 0) -> np.ndarray:
+    """The sorted query rows `search_in_chunks` calibrates on (seeded): benchmarks report recall on the others."""
+    return np.sort(np.random.default_rng(seed).choice(n_queries, min(CAL_SAMPLE, n_queries), replace=False))
 
 
 def recall_at_k(found: np.ndarray, truth: np.ndarray) -> float:
@@ -148,9 +139,8 @@ def search_in_chunks(docs: np.ndarray, qs: np.ndarray, k: int, *, flat_max: int 
         scores, found = _exact(docs, qs, k, chunk)
         return scores, found, MiningSearch("flat", n, k)
     index = _ivfpq(docs, seed)
-    rng = np.random.default_rng(seed)
-    cal = np.sort(rng.choice(len(qs), min(CAL_SAMPLE, len(qs)), replace=False))
-    truth = _ground_truth(docs, qs[cal], k)
+    cal = calibration_rows(len(qs), seed)
+    truth = exact_top_k(docs, qs[cal], k)[1]
     curve: dict[str, float] = {}
     nprobe, refine, recall = 0, 0, 0.0
     for nprobe in sorted({min(p, int(index.nlist)) for p in NPROBE_GRID}):

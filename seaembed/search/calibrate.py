@@ -7,7 +7,7 @@ index.json (`dense_search`), where `SearchIndex` reads it.
 
 This is the idea of faiss's own auto-tuning (`faiss.ParameterSpace` / `OperatingPoints`), written as a small loop
 here because we need two things it does not do: the exact reference comes from a chunked scan of the
-memory-mapped `embeddings.npy` (`seaembed.search.exact`, no second copy of the vectors), and the search measured is
+memory-mapped `embeddings.npy` (`seaembed.knn.exact_top_k`, no second copy of the vectors), and the search measured is
 `faiss_index.search` itself, the serving path, including the exact re-ranking of IVF-PQ's candidates.
 
 The queries are indexed rows, each one's own row dropped from both lists. They are much easier than real queries,
@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 
 from seaembed.errors import ConfigError
+from seaembed.knn import exact_top_k
 from seaembed.search import faiss_index
-from seaembed.search.exact import exact_top_k
 
 log = logging.getLogger(__name__)
 DEFAULT_TARGET = 0.97

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from typing import Literal
 
 import numpy as np
+
+from seaembed.knn import pq_params
 
 Kind = Literal["flat", "hnsw", "ivfpq"]
 KINDS = ("auto", "flat", "hnsw", "ivfpq")
@@ -34,14 +35,6 @@ def choose_kind(n: int, requested: str = "auto") -> Kind:
     return "ivfpq"
 
 
-def _pq_params(n: int, dim: int) -> tuple[int, int, int]:
-    """(nlist, m sub-quantisers, bits per code) that faiss can train on `n` vectors."""
-    nlist = max(1, min(int(4 * math.sqrt(n)), n // 39))
-    m = next(c for c in (dim // 8, dim // 4, dim // 2, dim, 1) if c >= 1 and dim % c == 0)
-    nbits = max(1, min(8, int(math.log2(max(n, 2))) - 1))
-    return nlist, m, nbits
-
-
 def build(vectors: np.ndarray, kind: Kind, *, hnsw_m: int = 32, ef_construction: int = 80,
           add_rows: int = ADD_ROWS):
     """A faiss inner-product index over L2-normalised `vectors` (so scores are cosines).
@@ -58,7 +51,7 @@ def build(vectors: np.ndarray, kind: Kind, *, hnsw_m: int = 32, ef_construction:
         index = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = ef_construction
     elif kind == "ivfpq":
-        nlist, m, nbits = _pq_params(n, dim)
+        nlist, m, nbits = pq_params(n, dim)
         quantizer = faiss.IndexFlatIP(dim)
         index = faiss.IndexIVFPQ(quantizer, dim, nlist, m, nbits, faiss.METRIC_INNER_PRODUCT)
         rows = np.arange(n) if n <= TRAIN_SAMPLE else np.sort(np.random.default_rng(0).choice(n, TRAIN_SAMPLE,

@@ -12,7 +12,6 @@ import pytest
 from seaembed.search import calibrate as cal_mod
 from seaembed.search import faiss_index
 from seaembed.search.calibrate import calibrate
-from seaembed.search.exact import exact_top_k
 from seaembed.search.search_index import SearchIndex
 from seaembed.testing import clustered_vectors as clustered
 
@@ -50,13 +49,6 @@ def point(key: str, param: str) -> dict:
     """A calibration curve key ("64" or, for IVF-PQ, "64/x30") as `faiss_index.search` keywords."""
     effort, _, depth = key.partition("/x")
     return {param: int(effort), **({"refine_factor": int(depth)} if depth else {})}
-
-
-def test_exact_top_k_scans_in_chunks_and_matches_brute_force(vecs):
-    scores, ids = exact_top_k(vecs, vecs[:7], 5, scan_rows=333)
-    brute = vecs[:7] @ vecs.T
-    np.testing.assert_array_equal(ids, np.argsort(-brute, axis=1, kind="stable")[:, :5])
-    np.testing.assert_allclose(scores, -np.sort(-brute, axis=1)[:, :5], rtol=1e-5)
 
 
 @pytest.mark.parametrize("kind", ["hnsw", "ivfpq"])

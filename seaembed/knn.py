@@ -1,7 +1,10 @@
-"""Exact top-k by a chunked scan of (possibly memory-mapped) vectors: the reference approximate search is checked
-against (build-time calibration of `faiss_index`, benchmarks/scale.py)."""
+"""Nearest-neighbour helpers shared by the stages that search vectors (the data build's hard-negative mining and
+the catalog index): exact top-k by a chunked scan of (possibly memory-mapped) vectors, the reference approximate
+search is checked against, and the IVF-PQ shape faiss can train on a given number of vectors."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -21,3 +24,12 @@ def exact_top_k(vecs: np.ndarray, qs: np.ndarray, k: int, *, scan_rows: int = SC
               for start in range(0, len(vecs), scan_rows))
     scores, ids = knn_ground_truth(qs, blocks, k, metric_type=faiss.METRIC_INNER_PRODUCT, ngpu=0)
     return scores, ids.astype(np.int64, copy=False)
+
+
+def pq_params(n: int, dim: int) -> tuple[int, int, int]:
+    """(nlist, m sub-quantisers, bits per code) of an IVF-PQ index that faiss can train on `n` vectors of `dim`:
+    nlist 4 sqrt(n) (at least 39 training points a list), codes of dim/8 sub-vectors, 8 bits from 512 vectors up."""
+    nlist = max(1, min(int(4 * math.sqrt(n)), n // 39))
+    m = next(c for c in (dim // 8, dim // 4, dim // 2, dim, 1) if c >= 1 and dim % c == 0)
+    nbits = max(1, min(8, int(math.log2(max(n, 2))) - 1))
+    return nlist, m, nbits
