@@ -58,14 +58,14 @@ def index_run(export: str, catalog: Path, out: Path) -> dict:
 
 
 def texts_of(catalog: Path, n: int) -> list[str]:
-    """The first n index texts, joined as `seaembed index` joins its default text fields (title, category)."""
-    out = []
-    with catalog.open(encoding="utf-8") as f:
-        for line in f:
-            row = json.loads(line)
-            out.append(". ".join(str(row[k]).strip() for k in ("title", "category") if row.get(k)))
-            if len(out) >= n:
-                break
+    """The first n index texts, read by `seaembed index`'s own catalog reader with its default text fields."""
+    from seaembed.search.catalog import iter_catalog
+
+    out: list[str] = []
+    for chunk in iter_catalog(catalog, text_fields=["title", "category"], chunk_rows=min(n, 4096)):
+        out += chunk.texts[:n - len(out)]
+        if len(out) >= n:
+            break
     return out
 
 

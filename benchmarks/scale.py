@@ -21,7 +21,6 @@ Every (stage, N) runs in its own subprocess, so its peak RSS (ru_maxrss of that 
     mine     hard-negative mining: seaembed.augment.mining_search.search_in_chunks, N/4 queries, k = 31 (flat up
              to 50k texts, calibrated IVF-PQ with exact re-ranking above; recall@31 on 500 queries outside its
              calibration sample)
-             (exact flat <= 50k, HNSW above)
     hnsw     dense index build, seaembed.search.faiss_index.build(kind="hnsw") (M 32, efConstruction 80) from the
              memory-mapped vectors, as `seaembed index` builds it
     ivfpq    the same for IVF-PQ (nlist ~ 4 sqrt(N), 8-bit codes of 8 dims, trained on <= 200k vectors)
@@ -304,21 +303,15 @@ def _calibrated(res: dict, kind: str, index, vecs: np.ndarray, held_out: np.ndar
 
 
 def _metadata_store(work: Path):
-    """The catalog's metadata as the server holds it: metadata.jsonl (id, title, category, lang, price) and its
-    columns file, written in one streaming pass the first time, opened as a `MetadataStore` (rows read on demand)."""
-    from seaembed.atomic import atomic_path
-    from seaembed.search.metadata import COLUMNS, ColumnsBuilder, MetadataStore, write_row
+    """The catalog's metadata as the server holds it: staged once by `seaembed index`'s own `stage_catalog`
+    (metadata.jsonl and its columns file), opened as a `MetadataStore` (rows read on demand)."""
+    from seaembed.search.index import METADATA, stage_catalog
+    from seaembed.search.metadata import COLUMNS, MetadataStore
 
-    path = work / "metadata.jsonl"
-    if not (path.is_file() and (work / COLUMNS).is_file()):
-        builder = ColumnsBuilder()
-        with atomic_path(path) as tmp, open(tmp, "wb") as out, (work / "catalog.jsonl").open(encoding="utf-8") as f:
-            for line in f:
-                row = json.loads(line)
-                write_row(out, {k: row[k] for k in ("id", "title", "category", "lang", "price") if k in row},
-                          builder)
-        builder.finish().save(work / COLUMNS)
-    return MetadataStore.open(path)
+    staged = work / "staged"
+    if not ((staged / METADATA).is_file() and (staged / COLUMNS).is_file()):
+        stage_catalog(work / "catalog.jsonl", staged, text_fields=["title", "category"])
+    return MetadataStore.open(staged / METADATA)
 
 
 def search_stage(n: int, work: Path, n_queries: int = 1000) -> dict:
